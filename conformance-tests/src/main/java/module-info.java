@@ -1,0 +1,11 @@
+/**
+ * The Glint conformance suite: one set of tests every {@link dev.glint.hv.spi.HypervisorProvider}
+ * must pass. A backend runs it by subclassing {@link
+ * dev.glint.hv.conformance.HypervisorConformanceTest}.
+ */
+module dev.glint.hv.conformance {
+  requires transitive dev.glint.hv;
+  requires transitive org.junit.jupiter.api;
+
+  exports dev.glint.hv.conformance;
+}

@@ -1,0 +1,60 @@
+package dev.glint.hv;
+
+import java.util.Set;
+
+/**
+ * An open hypervisor backend: the factory of {@link Partition}s and of {@link GuestMemory}.
+ * Obtained from {@link dev.glint.hv.spi.HypervisorProvider#open()}.
+ *
+ * <p><b>Thread safety:</b> thread-safe; partitions may be created and closed from many threads at
+ * once.
+ *
+ * <p><b>Lifetime:</b> {@link #close()} closes every partition and every guest memory it created
+ * that is still open, then frees the hypervisor; it is idempotent. Other methods then throw {@link
+ * ClosedResourceException}.
+ */
+public interface Hypervisor extends AutoCloseable {
+
+  /** {@return the backend's stable name: "kvm", "mshv", "whp" or "emulated"} */
+  String name();
+
+  /** {@return a human description, such as "KVM API 12 on kvm_pvm"} */
+  String description();
+
+  /** {@return the optional features this hypervisor really provides} */
+  Set<Capability> capabilities();
+
+  /** {@return whether {@code capability} is in {@link #capabilities()}} */
+  default boolean has(Capability capability) {
+    return capabilities().contains(capability);
+  }
+
+  /** {@return how privileged (CPL-0) guest code runs on this host} */
+  PrivilegedExecution privilegedExecution();
+
+  /** {@return the largest total guest memory of one partition, in bytes} */
+  long maxMemoryBytes();
+
+  /**
+   * Allocates zeroed, lazily backed, page-aligned guest memory.
+   *
+   * @param byteSize the size in bytes, a positive multiple of {@link Partition#PAGE_SIZE}
+   * @throws IllegalArgumentException if the size is not a positive multiple of the page size or
+   *     exceeds {@link #maxMemoryBytes()}
+   * @throws ClosedResourceException if the hypervisor is closed
+   * @throws HypervisorException if the operating system refuses
+   */
+  GuestMemory allocateMemory(long byteSize);
+
+  /**
+   * Creates an empty partition (no mappings, no vCPU).
+   *
+   * @throws ClosedResourceException if the hypervisor is closed
+   * @throws HypervisorException if the backend fails
+   */
+  Partition createPartition(PartitionConfig config);
+
+  /** Closes every partition and guest memory still open, then the hypervisor. Idempotent. */
+  @Override
+  void close();
+}
