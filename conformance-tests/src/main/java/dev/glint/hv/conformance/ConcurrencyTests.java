@@ -39,7 +39,7 @@ public abstract class ConcurrencyTests extends ConformanceTestBase {
   /** Creates the test instance; JUnit calls it. */
   protected ConcurrencyTests() {}
 
-  @ParameterizedTest
+  @ParameterizedTest(name = "{0}")
   @EnumSource(TestGuest.Privilege.class)
   void interruptCancelsASpinningGuestPromptlyAndTheGuestThenContinues(TestGuest.Privilege privilege)
       throws Exception {

@@ -92,6 +92,13 @@ public abstract class ConformanceTestBase {
     }
   }
 
+  /** Skips the test unless the backend can start code at {@code privilege}. */
+  final void requires(TestGuest.Privilege privilege) {
+    if (privilege == TestGuest.Privilege.USER) {
+      requires(Capability.USER_MODE_ENTRY);
+    }
+  }
+
   /** {@return a new long-mode test guest, closed with the hypervisor if not before} */
   final TestGuest longModeGuest() {
     return TestGuest.longMode(hypervisor, testLabel());

@@ -76,6 +76,9 @@ public abstract class ExecutionModeTests extends ConformanceTestBase {
       assertEquals(3, sregs.cpl(), "CPL at the out exit");
       assertEquals(Gdt.USER_CODE_SELECTOR, sregs.cs().selector(), "CS");
       assertEquals(Gdt.USER_DATA_SELECTOR, sregs.ss().selector(), "SS");
+      Registers registers = guest.vcpu.registers();
+      assertEquals(0x7_1234_5678L, registers.rax(), "RAX at the out exit");
+      assertEquals(TestGuest.USER_CODE + 15, registers.rip(), "RIP after the first out");
       guest.runExpectingOut(0x11, 4, 0x7);
     }
   }
@@ -118,7 +121,7 @@ public abstract class ExecutionModeTests extends ConformanceTestBase {
     }
   }
 
-  @ParameterizedTest
+  @ParameterizedTest(name = "{0}")
   @EnumSource(TestGuest.Privilege.class)
   void specialRegistersRoundTrip(TestGuest.Privilege privilege) {
     try (TestGuest guest = longModeGuest()) {

@@ -18,6 +18,13 @@ final class GuestPrograms {
   static final int FAULT_PORT = 0xE0;
 
   /**
+   * The port a program writes to say it is done ({@code out 0x1f, al}), where the test then reads
+   * its registers. Unlike {@code hlt} it works at CPL 3 too, and unlike a fault it clobbers no
+   * register.
+   */
+  static final int DONE_PORT = 0x1F;
+
+  /**
    * The common CPL-0 fault handler, entered from the per-vector stubs of {@link #faultStub} with
    * EAX = vector and the error code (or 0) on top of the interrupt frame. It copies the frame into
    * registers and reports with one {@code out}, so the host reads the frame with {@code
@@ -114,7 +121,7 @@ final class GuestPrograms {
           "e6 80", // out 0x80, al   ; offset 4
           "f4"); //   hlt
 
-  /** {@code out} of 1, 2 and 4 bytes to immediate ports and to port DX. */
+  /** {@code out} of 1, 2 and 4 bytes to immediate ports and to port DX, then done. */
   static final byte[] OUT_SIZES =
       hex(
           "b8 dd cc bb aa", // mov eax, 0xaabbccdd
@@ -124,6 +131,7 @@ final class GuestPrograms {
           "66 ba f8 03", //    mov dx, 0x3f8
           "ee", //             out dx, al
           "ef", //             out dx, eax
+          "e6 1f", //          out 0x1f, al   ; DONE_PORT
           "f4"); //            hlt
 
   /**
@@ -138,6 +146,7 @@ final class GuestPrograms {
           "48 89 c1", //    mov rcx, rax
           "66 ba f8 03", // mov dx, 0x3f8
           "ed", //          in eax, dx    ; a 32-bit result zero-extends into RAX
+          "e6 1f", //       out 0x1f, al  ; DONE_PORT
           "f4"); //         hlt
 
   /** Halt, then report 0x600D on port 0x10 (so the run after a halt continues), then halt. */
@@ -148,7 +157,7 @@ final class GuestPrograms {
           "e7 10", //          out 0x10, eax
           "f4"); //            hlt
 
-  /** MMIO at RBX: three writes (4, 1, 8 bytes), three reads (4, 2, 8 bytes), then halt. */
+  /** MMIO at RBX: three writes (4, 1, 8 bytes), three reads (4, 2, 8 bytes), then done. */
   static final byte[] MMIO =
       hex(
           "c7 43 10 ef be ad de", // mov dword [rbx+0x10], 0xdeadbeef
@@ -157,6 +166,7 @@ final class GuestPrograms {
           "8b 43 20", //             mov eax, [rbx+0x20]
           "66 8b 53 30", //          mov dx, [rbx+0x30]
           "48 8b 73 28", //          mov rsi, [rbx+0x28]
+          "e6 1f", //                out 0x1f, al   ; DONE_PORT
           "f4"); //                  hlt
 
   /** Reads [RBX] into EAX, writes 0x55667788 there, reads it again into ECX, halts. */
@@ -208,7 +218,7 @@ final class GuestPrograms {
 
   /**
    * Writes pages 1, 3 and 4 of the region at RBX (one byte, the last dword, a qword), reads page 6,
-   * halts; then writes page 2 and halts.
+   * says done; then writes page 2 and says done again.
    */
   static final byte[] WRITE_PAGES_1_3_4_THEN_2 =
       hex(
@@ -216,8 +226,9 @@ final class GuestPrograms {
           "c7 83 fc 3f 00 00 02 00 00 00", // mov dword [rbx+0x3ffc], 2
           "48 89 8b 00 40 00 00", //       mov [rbx+0x4000], rcx
           "48 8b 83 00 60 00 00", //       mov rax, [rbx+0x6000]
-          "f4", //                         hlt
+          "e6 1f", //                      out 0x1f, al   ; DONE_PORT
           "c6 83 00 28 00 00 03", //       mov byte [rbx+0x2800], 3
+          "e6 1f", //                      out 0x1f, al   ; DONE_PORT
           "f4"); //                        hlt
 
   /** RAX = RCX + (RCX - 1) + ... + 1 for RCX > 0, then halt. */

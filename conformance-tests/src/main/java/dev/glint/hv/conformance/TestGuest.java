@@ -37,7 +37,7 @@ import java.util.function.UnaryOperator;
  *   0x01000  page tables                 8 pages reserved
  *   0x09000  GDT
  *   0x0A000  IDT, 32 gates to the fault stubs
- *   0x0B000  TSS, RSP0 = KERNEL_STACK_TOP, ports 0x10-0x1F allowed to CPL 3
+ *   0x0B000  TSS, RSP0 = KERNEL_STACK_TOP, some ports allowed to CPL 3 (USER_PORT_RANGES)
  *   0x0C000  fault stubs and the common fault handler (supervisor, read-only, executable)
  *   0x0D000  kernel stack page (supervisor)
  *   0x0E000  supervisor data page
@@ -72,19 +72,16 @@ final class TestGuest implements AutoCloseable {
   static final long EXTRA_REGION_SIZE = 0x10000;
   static final long MMIO = 0xD000_0000L;
 
-  /** The ports CPL-3 code may use: 0x10 to 0x1F (enough for 4-byte accesses to 0x10..0x1C). */
-  static final int USER_PORTS_FIRST = 0x10;
-
-  static final int USER_PORTS_COUNT = 0x10;
+  /**
+   * The ports CPL-3 code may use, as (first, count) pairs: 0x10-0x1F, 0x40-0x5F, 0x3F8-0x3FF, so
+   * the port I/O programs run at both levels; 0x80 stays denied.
+   */
+  static final int[][] USER_PORT_RANGES = {{0x10, 0x10}, {0x40, 0x20}, {0x3F8, 8}};
 
   static final int FAULT_VECTORS = 32;
   private static final long FAULT_COMMON = FAULT_HANDLERS + FAULT_VECTORS * 16;
 
-  private static final TaskStateSegment TASK_STATE =
-      TaskStateSegment.builder()
-          .rsp0(KERNEL_STACK_TOP)
-          .allowPortRange(USER_PORTS_FIRST, USER_PORTS_COUNT)
-          .build();
+  private static final TaskStateSegment TASK_STATE = taskState();
 
   /** The page tables of the long-mode layout, built once (the builder is only read afterwards). */
   private static final PageTableBuilder PAGE_TABLE_LAYOUT = pageTableLayout();
@@ -132,6 +129,14 @@ final class TestGuest implements AutoCloseable {
   /** {@return a guest with 64 KiB of RAM at 0 for real-mode code, vCPU not yet started} */
   static TestGuest realMode(Hypervisor hypervisor, String label) {
     return new TestGuest(hypervisor, 0x10000, MemoryFlag.READ_WRITE_EXECUTE, label);
+  }
+
+  private static TaskStateSegment taskState() {
+    TaskStateSegment.Builder builder = TaskStateSegment.builder().rsp0(KERNEL_STACK_TOP);
+    for (int[] range : USER_PORT_RANGES) {
+      builder.allowPortRange(range[0], range[1]);
+    }
+    return builder.build();
   }
 
   private static PageTableBuilder pageTableLayout() {
@@ -238,6 +243,20 @@ final class TestGuest implements AutoCloseable {
         new VcpuExit.IoOut(port, size, data),
         out,
         () -> "out: port 0x%x size %d data 0x%x".formatted(port, size, data));
+  }
+
+  /**
+   * Runs until the program says it is done with {@code out} to {@link GuestPrograms#DONE_PORT},
+   * failing on any other exit.
+   */
+  void runToDone() {
+    VcpuExit exit = vcpu.run();
+    if (!(exit instanceof VcpuExit.IoOut(int port, int size, long data))
+        || port != GuestPrograms.DONE_PORT) {
+      fail(
+          "expected the guest to say done on port 0x%x, got %s%s"
+              .formatted(GuestPrograms.DONE_PORT, exit, diagnose(exit)));
+    }
   }
 
   /** Runs to the fault handler's report and returns the frame it saw. */

@@ -53,7 +53,7 @@ public abstract class UserModeTests extends ConformanceTestBase {
     }
   }
 
-  @ParameterizedTest
+  @ParameterizedTest(name = "{0}")
   @EnumSource(PrivilegedInstruction.class)
   void privilegedInstructionAtCpl3RaisesGpZero(PrivilegedInstruction instruction) {
     try (TestGuest guest = longModeGuest()) {
@@ -84,7 +84,7 @@ public abstract class UserModeTests extends ConformanceTestBase {
     }
   }
 
-  @ParameterizedTest
+  @ParameterizedTest(name = "{0}")
   @EnumSource(UserPageFault.class)
   void userAccessRaisesPageFaultWithErrorCodeAndCr2(UserPageFault access) {
     try (TestGuest guest = longModeGuest()) {
