@@ -6,6 +6,7 @@
 module dev.glint.hv.conformance {
   requires transitive dev.glint.hv;
   requires transitive org.junit.jupiter.api;
+  requires transitive org.junit.jupiter.params;
 
   exports dev.glint.hv.conformance;
 }

@@ -1,0 +1,179 @@
+package dev.glint.hv.conformance;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.glint.hv.Capability;
+import dev.glint.hv.Register;
+import dev.glint.hv.VcpuExit;
+import dev.glint.hv.VcpuInterrupter;
+import java.lang.foreign.ValueLayout;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Cancelling a running vCPU from another thread ({@link Capability#CANCEL}), and partitions running
+ * in parallel. vCPUs run on platform threads, as the SPI asks.
+ */
+public abstract class ConcurrencyTests extends ConformanceTestBase {
+
+  /** How soon a cancelled run must return. */
+  static final Duration CANCEL_DEADLINE = Duration.ofMillis(50);
+
+  /** How long the guest spins before the interrupt, so that it is surely inside the guest. */
+  private static final long SPIN_BEFORE_INTERRUPT_MS = 20;
+
+  /** Creates the test instance; JUnit calls it. */
+  protected ConcurrencyTests() {}
+
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(TestGuest.Privilege.class)
+  void interruptCancelsASpinningGuestPromptlyAndTheGuestThenContinues(TestGuest.Privilege privilege)
+      throws Exception {
+    requires(Capability.CANCEL);
+    if (privilege == TestGuest.Privilege.USER) {
+      requires(Capability.USER_MODE_ENTRY);
+    }
+    ExecutorService vcpuThread = platformThreads(1);
+    try (TestGuest guest = longModeGuest()) {
+      long flag = TestGuest.USER_DATA;
+      guest.start(privilege, GuestPrograms.SPIN_UNTIL_FLAG, r -> r.with(Register.RBX, flag));
+      VcpuInterrupter interrupter = guest.vcpu.interrupter();
+      call(vcpuThread, () -> guest.runExpectingOut(0x10, 1, 0));
+
+      Future<VcpuExit> spinning = vcpuThread.submit(guest.vcpu::run);
+      assertCancelledPromptly(interrupter, spinning);
+
+      // The guest is still in its loop; released, it continues where it stopped.
+      guest.ram.segment().set(ValueLayout.JAVA_BYTE, flag, (byte) 1);
+      call(vcpuThread, () -> guest.runExpectingOut(0x11, 4, 0x600D));
+    } finally {
+      vcpuThread.shutdownNow();
+    }
+  }
+
+  @Test
+  void interruptReachesARunOnAnotherThreadThanTheRunBefore() throws Exception {
+    requires(Capability.CANCEL);
+    ExecutorService first = platformThreads(1);
+    ExecutorService second = platformThreads(1);
+    try (TestGuest guest = longModeGuest()) {
+      guest.startKernel(
+          GuestPrograms.SPIN_UNTIL_FLAG, r -> r.with(Register.RBX, TestGuest.USER_DATA));
+      call(first, () -> guest.runExpectingOut(0x10, 1, 0));
+      assertCancelledPromptly(guest.vcpu.interrupter(), second.submit(guest.vcpu::run));
+    } finally {
+      first.shutdownNow();
+      second.shutdownNow();
+    }
+  }
+
+  @Test
+  void interruptWithNoRunInProgressCancelsTheNextRunBeforeTheGuestRuns() {
+    requires(Capability.CANCEL);
+    try (TestGuest guest = longModeGuest()) {
+      guest.startKernel(GuestPrograms.OUT_SIZES, r -> r);
+      guest.vcpu.interrupter().interrupt();
+      guest.run(VcpuExit.Cancelled.class);
+      assertEquals(TestGuest.KERNEL_CODE, guest.vcpu.registers().rip(), "no instruction ran");
+      guest.runExpectingOut(0x40, 1, 0xDD);
+    }
+  }
+
+  @Test
+  void interruptAfterTheVcpuClosedDoesNothing() {
+    requires(Capability.CANCEL);
+    try (TestGuest guest = longModeGuest()) {
+      VcpuInterrupter interrupter = guest.vcpu.interrupter();
+      guest.vcpu.close();
+      interrupter.interrupt();
+      interrupter.interrupt();
+    }
+  }
+
+  @Test
+  void eightPartitionsRunOnEightThreadsAtOnce() throws Exception {
+    int count = 8;
+    ExecutorService threads = platformThreads(count);
+    CyclicBarrier start = new CyclicBarrier(count);
+    try {
+      List<Future<Long>> sums = new ArrayList<>();
+      for (int i = 0; i < count; i++) {
+        long n = 1000 + 100 * i;
+        sums.add(
+            threads.submit(
+                () -> {
+                  try (TestGuest guest = longModeGuest()) {
+                    guest.startKernel(GuestPrograms.SUM_TO_RCX, r -> r.with(Register.RCX, n));
+                    start.await(10, TimeUnit.SECONDS); // all created before any runs
+                    guest.run(VcpuExit.Halt.class);
+                    return guest.vcpu.registers().rax();
+                  }
+                }));
+      }
+      for (int i = 0; i < count; i++) {
+        long n = 1000 + 100 * i;
+        assertEquals(n * (n + 1) / 2, sums.get(i).get(60, TimeUnit.SECONDS), "partition " + i);
+      }
+    } finally {
+      threads.shutdownNow();
+    }
+  }
+
+  private static void assertCancelledPromptly(VcpuInterrupter interrupter, Future<VcpuExit> run)
+      throws Exception {
+    Thread.sleep(SPIN_BEFORE_INTERRUPT_MS);
+    assertFalse(run.isDone(), () -> "the guest should still be spinning, but run() returned");
+    long start = System.nanoTime();
+    interrupter.interrupt();
+    VcpuExit exit;
+    try {
+      exit = run.get(5, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      interrupter.interrupt(); // try once more so the vCPU thread does not spin on forever
+      throw new AssertionError("run() did not return within 5 s of interrupt()", e);
+    }
+    Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+    assertInstanceOf(VcpuExit.Cancelled.class, exit);
+    assertTrue(
+        elapsed.compareTo(CANCEL_DEADLINE) < 0,
+        () ->
+            "run() returned %d µs after interrupt(); it must within %d ms"
+                .formatted(elapsed.toNanos() / 1000, CANCEL_DEADLINE.toMillis()));
+  }
+
+  private static ExecutorService platformThreads(int count) {
+    return Executors.newFixedThreadPool(
+        count, Thread.ofPlatform().name("conformance-vcpu-", 0).daemon().factory());
+  }
+
+  private static void call(ExecutorService thread, Runnable action) throws Exception {
+    Callable<Void> callable =
+        () -> {
+          action.run();
+          return null;
+        };
+    try {
+      thread.submit(callable).get(10, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      // Report the guest's assertion failure itself, not its wrapper.
+      if (e.getCause() instanceof Error error) {
+        throw error;
+      }
+      throw e;
+    }
+  }
+}
