@@ -23,7 +23,9 @@ class ArchitectureRulesTest {
   /** Where native code may live: the {@code internal.sys} package of a backend module. */
   private static final String NATIVE_PACKAGES = "dev.glint.hv.*.internal.sys..";
 
-  /** Restricted FFM and JNI methods, as "owner#name"; callable only from {@link #NATIVE_PACKAGES}. */
+  /**
+   * Restricted FFM and JNI methods, as "owner#name"; callable only from {@link #NATIVE_PACKAGES}.
+   */
   private static final Set<String> RESTRICTED_METHODS =
       Set.of(
           "java.lang.foreign.MemorySegment#reinterpret",
@@ -143,7 +145,9 @@ class ArchitectureRulesTest {
     slices().matching("dev.glint.(**)").should().beFreeOfCycles().check(glint);
   }
 
-  /** {@return the package pattern of {@code other}, or one matching nothing if it is {@code self}} */
+  /**
+   * {@return the package pattern of {@code other}, or one matching nothing if it is {@code self}}
+   */
   private static String otherBackends(String self, String other) {
     return self.equals(other) ? "dev.glint.nothing.." : "dev.glint.hv." + other + "..";
   }

@@ -52,9 +52,7 @@ class ModulePackagingTest {
   @Test
   void classPathUsersFindTheKvmBackend() {
     List<String> names =
-        ServiceLoader.load(HypervisorProvider.class).stream()
-            .map(p -> p.type().getName())
-            .toList();
+        ServiceLoader.load(HypervisorProvider.class).stream().map(p -> p.type().getName()).toList();
     assertTrue(names.contains(KVM_PROVIDER), "META-INF/services lists " + names);
   }
 

@@ -12,9 +12,9 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A C floor program shipped with the benchmarks: compiled with gcc into a temporary folder at
- * first use, then run with arguments; its output lines {@code name n=.. median_ns=.. p10_ns=..
- * p90_ns=..} are parsed into medians.
+ * A C floor program shipped with the benchmarks: compiled with gcc into a temporary folder at first
+ * use, then run with arguments; its output lines {@code name n=.. median_ns=.. p10_ns=.. p90_ns=..}
+ * are parsed into medians.
  */
 final class CFloor {
   private final Path executable;

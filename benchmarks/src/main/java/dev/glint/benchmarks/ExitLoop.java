@@ -66,8 +66,7 @@ final class ExitLoop {
         long start = System.nanoTime();
         VcpuExit exit = vcpu.run();
         long end = System.nanoTime();
-        if (!(exit instanceof VcpuExit.IoOut(int port, int size, long data))
-            || port != EXIT_PORT) {
+        if (!(exit instanceof VcpuExit.IoOut(int port, int size, long data)) || port != EXIT_PORT) {
           throw new HypervisorException(
               hv.name(), "benchmark", 0, "", "expected out to port 0x10, got " + exit, null);
         }

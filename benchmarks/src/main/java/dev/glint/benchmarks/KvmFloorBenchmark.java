@@ -67,8 +67,7 @@ public final class KvmFloorBenchmark {
       table.add(new Comparison("out exit round trip, CPL 0", "exit_cpl0", 1.2, c, java));
       table.add(new Comparison("out exit round trip, CPL 3", "exit_cpl3", 1.2, c, java));
       table.add(
-          new Comparison(
-              "create + 8 MiB map + vCPU + run to HLT", "create_to_hlt", 1.5, c, java));
+          new Comparison("create + 8 MiB map + vCPU + run to HLT", "create_to_hlt", 1.5, c, java));
       table.add(new Comparison("close (vCPU, VM, memory)", "close", 1.5, c, java));
     }
     System.out.println();

@@ -3,8 +3,8 @@ package dev.glint.benchmarks;
 import java.util.Arrays;
 
 /**
- * Latency samples in nanoseconds, summarised by percentiles the same way as the C floor programs
- * do (sort, take the element at {@code n * p}), so both sides are comparable.
+ * Latency samples in nanoseconds, summarised by percentiles the same way as the C floor programs do
+ * (sort, take the element at {@code n * p}), so both sides are comparable.
  *
  * @param name what was measured
  * @param nanos the samples, in nanoseconds
