@@ -13,6 +13,7 @@ import dev.glint.hv.MemoryMapping;
 import dev.glint.hv.MissingCapabilityException;
 import dev.glint.hv.Partition;
 import dev.glint.hv.PartitionConfig;
+import dev.glint.hv.Register;
 import dev.glint.hv.Registers;
 import dev.glint.hv.Vcpu;
 import dev.glint.hv.VcpuExit;
@@ -167,12 +168,25 @@ public abstract class ArgumentTests extends ConformanceTestBase {
   void runWithAnUnansweredIoInIsRejectedAndTheAnswerStillWorks() {
     try (TestGuest guest = longModeGuest()) {
       guest.startKernel(GuestPrograms.IN_SIZES, r -> r);
-      assertEquals(new VcpuExit.IoIn(0x50, 1), guest.run(VcpuExit.IoIn.class));
+      guest.runExpecting(new VcpuExit.IoIn(0x50, 1));
       var e = assertThrows(IllegalStateException.class, guest.vcpu::run);
       assertMessage(e, "completeIoIn");
       guest.vcpu.completeIoIn(0x42);
-      assertEquals(new VcpuExit.IoIn(0x51, 2), guest.run(VcpuExit.IoIn.class));
+      guest.runExpecting(new VcpuExit.IoIn(0x51, 2));
       assertEquals(0x42, guest.vcpu.registers().rbx() & 0xFF, "the late answer reached the guest");
+    }
+  }
+
+  @Test
+  void runWithAnUnansweredMmioReadIsRejectedAndTheAnswerStillWorks() {
+    try (TestGuest guest = longModeGuest()) {
+      guest.startKernel(GuestPrograms.LOAD_FROM_RBX, r -> r.with(Register.RBX, TestGuest.MMIO));
+      guest.runExpecting(new VcpuExit.MmioRead(TestGuest.MMIO, 8));
+      var e = assertThrows(IllegalStateException.class, guest.vcpu::run);
+      assertMessage(e, "completeMmioRead");
+      guest.vcpu.completeMmioRead(0x0123_4567_89AB_CDEFL);
+      guest.run(VcpuExit.Halt.class);
+      assertEquals(0x0123_4567_89AB_CDEFL, guest.vcpu.registers().rax(), "the late answer");
     }
   }
 

@@ -94,6 +94,20 @@ public abstract class ExecutionModeTests extends ConformanceTestBase {
     }
   }
 
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(TestGuest.Privilege.class)
+  void registersSetBetweenExitsReachTheGuest(TestGuest.Privilege privilege) {
+    requires(privilege);
+    try (TestGuest guest = longModeGuest()) {
+      guest.start(privilege, GuestPrograms.OUT_EAX_TWICE, r -> r.with(Register.RAX, 0x1111));
+      guest.runExpectingOut(0x10, 4, 0x1111);
+      // A backend that stages register writes must not lose this one, nor apply a stale copy.
+      guest.vcpu.setRegisters(guest.vcpu.registers().withRax(0x2222));
+      assertEquals(0x2222, guest.vcpu.registers().rax(), "read back before the run");
+      guest.runExpectingOut(0x11, 4, 0x2222);
+    }
+  }
+
   @Test
   void tripleFaultShutsDown() {
     try (TestGuest guest = longModeGuest()) {

@@ -213,6 +213,13 @@ final class GuestPrograms {
           "e7 11", //          out 0x11, eax
           "f4"); //            hlt
 
+  /** Writes EAX to port 0x10, then EAX to port 0x11 (so the host can change RAX in between). */
+  static final byte[] OUT_EAX_TWICE =
+      hex(
+          "e7 10", // out 0x10, eax
+          "e7 11", // out 0x11, eax
+          "f4"); //   hlt
+
   /** {@code ud2}: raises #UD. */
   static final byte[] UD2 = hex("0f 0b"); // ud2
 

@@ -36,19 +36,14 @@ public abstract class MemoryTests extends ConformanceTestBase {
           privilege,
           GuestPrograms.MMIO,
           r -> r.with(Register.RBX, base).with(Register.RCX, 0x0102_0304_0506_0708L));
-      assertEquals(
-          new VcpuExit.MmioWrite(base + 0x10, 4, 0xDEAD_BEEFL),
-          guest.run(VcpuExit.MmioWrite.class));
-      assertEquals(
-          new VcpuExit.MmioWrite(base + 0x1, 1, 0x5A), guest.run(VcpuExit.MmioWrite.class));
-      assertEquals(
-          new VcpuExit.MmioWrite(base + 0x18, 8, 0x0102_0304_0506_0708L),
-          guest.run(VcpuExit.MmioWrite.class));
-      assertEquals(new VcpuExit.MmioRead(base + 0x20, 4), guest.run(VcpuExit.MmioRead.class));
+      guest.runExpecting(new VcpuExit.MmioWrite(base + 0x10, 4, 0xDEAD_BEEFL));
+      guest.runExpecting(new VcpuExit.MmioWrite(base + 0x1, 1, 0x5A));
+      guest.runExpecting(new VcpuExit.MmioWrite(base + 0x18, 8, 0x0102_0304_0506_0708L));
+      guest.runExpecting(new VcpuExit.MmioRead(base + 0x20, 4));
       guest.vcpu.completeMmioRead(0x1234_5678L);
-      assertEquals(new VcpuExit.MmioRead(base + 0x30, 2), guest.run(VcpuExit.MmioRead.class));
+      guest.runExpecting(new VcpuExit.MmioRead(base + 0x30, 2));
       guest.vcpu.completeMmioRead(0xFFFF_BEEFL); // only the low 2 bytes may reach DX
-      assertEquals(new VcpuExit.MmioRead(base + 0x28, 8), guest.run(VcpuExit.MmioRead.class));
+      guest.runExpecting(new VcpuExit.MmioRead(base + 0x28, 8));
       guest.vcpu.completeMmioRead(0x1122_3344_5566_7788L);
       guest.runToDone();
       Registers registers = guest.vcpu.registers();
@@ -68,9 +63,7 @@ public abstract class MemoryTests extends ConformanceTestBase {
       guest.startKernel(
           GuestPrograms.READ_WRITE_READ, r -> r.with(Register.RBX, TestGuest.EXTRA_REGION));
       // The first read is served from memory without an exit.
-      assertEquals(
-          new VcpuExit.MmioWrite(TestGuest.EXTRA_REGION, 4, 0x5566_7788L),
-          guest.run(VcpuExit.MmioWrite.class));
+      guest.runExpecting(new VcpuExit.MmioWrite(TestGuest.EXTRA_REGION, 4, 0x5566_7788L));
       guest.run(VcpuExit.Halt.class);
       Registers registers = guest.vcpu.registers();
       assertEquals(0x1122_3344L, registers.rax(), "read before the write");
@@ -116,9 +109,7 @@ public abstract class MemoryTests extends ConformanceTestBase {
       assertEquals(0x1111_1111, second.segment().get(ValueLayout.JAVA_INT, 0), "while mapped");
       guest.partition.unmap(mapping);
       assertEquals(List.of(guest.ramMapping), guest.partition.mappings());
-      assertEquals(
-          new VcpuExit.MmioWrite(TestGuest.EXTRA_REGION, 4, 0x2222_2222L),
-          guest.run(VcpuExit.MmioWrite.class));
+      guest.runExpecting(new VcpuExit.MmioWrite(TestGuest.EXTRA_REGION, 4, 0x2222_2222L));
       assertEquals(
           0x1111_1111, second.segment().get(ValueLayout.JAVA_INT, 0), "unchanged after unmap");
     }

@@ -39,12 +39,12 @@ public abstract class PortIoTests extends ConformanceTestBase {
     try (TestGuest guest = longModeGuest()) {
       guest.start(
           privilege, GuestPrograms.IN_SIZES, r -> r.with(Register.RAX, 0x1111_1111_1111_1111L));
-      assertEquals(new VcpuExit.IoIn(0x50, 1), guest.run(VcpuExit.IoIn.class));
+      guest.runExpecting(new VcpuExit.IoIn(0x50, 1));
       // Bytes beyond the access size must not reach the guest.
       guest.vcpu.completeIoIn(0x7777_77ABL);
-      assertEquals(new VcpuExit.IoIn(0x51, 2), guest.run(VcpuExit.IoIn.class));
+      guest.runExpecting(new VcpuExit.IoIn(0x51, 2));
       guest.vcpu.completeIoIn(0x9999_CDEFL);
-      assertEquals(new VcpuExit.IoIn(0x3F8, 4), guest.run(VcpuExit.IoIn.class));
+      guest.runExpecting(new VcpuExit.IoIn(0x3F8, 4));
       guest.vcpu.completeIoIn(0x5555_5555_89AB_CDEFL);
       guest.runToDone();
       Registers registers = guest.vcpu.registers();

@@ -231,18 +231,38 @@ final class TestGuest implements AutoCloseable {
   <T extends VcpuExit> T run(Class<T> type) {
     VcpuExit exit = vcpu.run();
     if (!type.isInstance(exit)) {
-      fail("expected a %s exit, got %s%s".formatted(type.getSimpleName(), exit, diagnose(exit)));
+      fail(
+          "expected a %s exit, got %s%s"
+              .formatted(type.getSimpleName(), describe(exit), diagnose(exit)));
     }
     return type.cast(exit);
   }
 
   /** Runs and checks that the guest wrote {@code data} ({@code size} bytes) to {@code port}. */
   void runExpectingOut(int port, int size, long data) {
-    VcpuExit.IoOut out = run(VcpuExit.IoOut.class);
-    assertEquals(
-        new VcpuExit.IoOut(port, size, data),
-        out,
-        () -> "out: port 0x%x size %d data 0x%x".formatted(port, size, data));
+    runExpecting(new VcpuExit.IoOut(port, size, data));
+  }
+
+  /** Runs and checks that the exit equals {@code expected}; a mismatch is shown in hex. */
+  void runExpecting(VcpuExit expected) {
+    VcpuExit actual = run(expected.getClass());
+    if (!expected.equals(actual)) {
+      fail("expected exit %s, got %s".formatted(describe(expected), describe(actual)));
+    }
+  }
+
+  /** {@return the exit with ports, addresses and data in hex} */
+  static String describe(VcpuExit exit) {
+    return switch (exit) {
+      case VcpuExit.IoOut(int port, int size, long data) ->
+          "IoOut(port 0x%x, size %d, data 0x%x)".formatted(port, size, data);
+      case VcpuExit.IoIn(int port, int size) -> "IoIn(port 0x%x, size %d)".formatted(port, size);
+      case VcpuExit.MmioRead(long address, int size) ->
+          "MmioRead(address 0x%x, size %d)".formatted(address, size);
+      case VcpuExit.MmioWrite(long address, int size, long data) ->
+          "MmioWrite(address 0x%x, size %d, data 0x%x)".formatted(address, size, data);
+      default -> exit.toString();
+    };
   }
 
   /**
@@ -255,7 +275,7 @@ final class TestGuest implements AutoCloseable {
         || port != GuestPrograms.DONE_PORT) {
       fail(
           "expected the guest to say done on port 0x%x, got %s%s"
-              .formatted(GuestPrograms.DONE_PORT, exit, diagnose(exit)));
+              .formatted(GuestPrograms.DONE_PORT, describe(exit), diagnose(exit)));
     }
   }
 
@@ -266,7 +286,7 @@ final class TestGuest implements AutoCloseable {
         || port != GuestPrograms.FAULT_PORT) {
       fail(
           "expected the guest's fault handler to report on port 0x%x, got %s%s"
-              .formatted(GuestPrograms.FAULT_PORT, exit, diagnose(exit)));
+              .formatted(GuestPrograms.FAULT_PORT, describe(exit), diagnose(exit)));
       throw new AssertionError("unreachable");
     }
     assertEquals(4, size, "fault report size");

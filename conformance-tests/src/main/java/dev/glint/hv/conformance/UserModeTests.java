@@ -95,6 +95,22 @@ public abstract class UserModeTests extends ConformanceTestBase {
     }
   }
 
+  /**
+   * After a fault the vCPU sits at CPL 0 in the handler; the host returns to user mode by setting
+   * the special registers (CS and SS at CPL 3) as well as the general ones, as the sandbox does.
+   */
+  @Test
+  void userModeIsReenteredAfterAFaultBySettingBothRegisterSets() {
+    try (TestGuest guest = longModeGuest()) {
+      guest.startUser(GuestPrograms.HLT, r -> r);
+      assertUserFault(guest.runExpectingFault(), X86.VECTOR_GP, 0, TestGuest.USER_CODE);
+      assertEquals(0, guest.vcpu.specialRegisters().cpl(), "the handler runs at CPL 0");
+      guest.startUser(GuestPrograms.ADD_64_OUT, r -> r.with(Register.RBX, 0x5_1234_5679L));
+      guest.runExpectingOut(0x10, 4, 0x1234_5678L);
+      assertEquals(3, guest.vcpu.specialRegisters().cpl(), "back at CPL 3");
+    }
+  }
+
   private static void assertUserFault(TestGuest.Fault fault, int vector, long errorCode, long rip) {
     assertAll(
         () -> assertEquals(vector, fault.vector(), () -> "vector in " + fault),
