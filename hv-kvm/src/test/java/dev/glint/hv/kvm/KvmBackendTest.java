@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.glint.hv.Availability;
 import dev.glint.hv.Capability;
 import dev.glint.hv.ClosedResourceException;
+import dev.glint.hv.DescriptorTable;
 import dev.glint.hv.GuestMemory;
 import dev.glint.hv.Hypervisor;
 import dev.glint.hv.HypervisorException;
@@ -120,9 +121,20 @@ class KvmBackendTest {
     return provider;
   }
 
+  /** Whether the hypervisor under test may use {@code kvm_run} sync registers. */
+  boolean syncRegs() {
+    return true;
+  }
+
   @BeforeEach
   void open() {
-    hypervisor = kvmProvider().open();
+    HypervisorProvider provider = kvmProvider();
+    System.setProperty("glint.hv.kvm.syncRegs", Boolean.toString(syncRegs()));
+    try {
+      hypervisor = provider.open();
+    } finally {
+      System.clearProperty("glint.hv.kvm.syncRegs");
+    }
   }
 
   @AfterEach
@@ -423,6 +435,56 @@ class KvmBackendTest {
     assertEquals(0x42, after.rax(), "mov al only changes AL of RAX=1");
     assertEquals(regs.rbx(), after.rbx());
     assertEquals(regs.r15(), after.r15());
+  }
+
+  @Test
+  void specialRegistersRoundTripThroughKvm() {
+    Guest g = guest(OUT_IN_HLT);
+    Segment code =
+        new Segment(0, 0xFFFF_FFFFL, 0x08, 0xB, true, 0, false, false, true, true, false);
+    Segment data =
+        new Segment(0, 0xFFFF_FFFFL, 0x10, 0x3, true, 0, true, false, false, true, false);
+    Segment tss = new Segment(0x5000, 0x67, 0x18, 0xB, true, 0, false, true, false, false, false);
+    Segment ldt = new Segment(0, 0xFFFF, 0, 0x2, true, 0, false, true, false, false, false);
+    SpecialRegisters longMode =
+        new SpecialRegisters(
+            code,
+            data,
+            data,
+            data,
+            data,
+            data,
+            tss,
+            ldt,
+            new DescriptorTable(0x4000, 0x27),
+            new DescriptorTable(0x4100, 0xFFF),
+            0x8000_0033L, // PG, NE, ET, MP, PE
+            0x1234_5000L,
+            0x10000,
+            0x620, // OSXMMEXCPT, OSFXSR, PAE
+            0,
+            0x500, // LMA, LME
+            g.vcpu().specialRegisters().apicBase());
+    g.vcpu().setSpecialRegisters(longMode);
+    assertEquals(longMode, g.vcpu().specialRegisters(), "as staged or as set");
+    g.vcpu().interrupter().interrupt(); // let KVM load them without running guest code
+    assertEquals(new VcpuExit.Cancelled(), g.vcpu().run());
+    assertEquals(longMode, g.vcpu().specialRegisters(), "as KVM holds them");
+  }
+
+  @Test
+  void closeFromAnotherThreadStopsARunningVcpu() throws Exception {
+    Guest g = guest(SPIN);
+    CompletableFuture<Void> closer =
+        CompletableFuture.runAsync(
+            () -> {
+              sleep(30);
+              g.partition().close();
+            });
+    assertEquals(new VcpuExit.Cancelled(), g.vcpu().run());
+    closer.get(5, TimeUnit.SECONDS);
+    assertTrue(g.partition().isClosed());
+    assertThrows(ClosedResourceException.class, g.vcpu()::run);
   }
 
   @Test
