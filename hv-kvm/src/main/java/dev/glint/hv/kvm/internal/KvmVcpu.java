@@ -1,0 +1,445 @@
+package dev.glint.hv.kvm.internal;
+
+import dev.glint.hv.ClosedResourceException;
+import dev.glint.hv.Registers;
+import dev.glint.hv.SpecialRegisters;
+import dev.glint.hv.Vcpu;
+import dev.glint.hv.VcpuExit;
+import dev.glint.hv.VcpuInterrupter;
+import dev.glint.hv.kvm.internal.sys.Errno;
+import dev.glint.hv.kvm.internal.sys.Kvm;
+import dev.glint.hv.kvm.internal.sys.KvmCpuid2;
+import dev.glint.hv.kvm.internal.sys.KvmRegs;
+import dev.glint.hv.kvm.internal.sys.KvmRun;
+import dev.glint.hv.kvm.internal.sys.KvmSregs;
+import dev.glint.hv.kvm.internal.sys.Libc;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * vCPU 0 of a {@link KvmPartition}: a vCPU fd, its mapped {@code kvm_run} and the CPUID KVM
+ * supports ({@code KVM_SET_CPUID2}).
+ *
+ * <p><b>Registers through {@code kvm_run}.</b> Each vCPU ioctl costs 5-6 µs on a PVM host, so where
+ * {@code KVM_CAP_SYNC_REGS} covers regs and sregs, {@code kvm_valid_regs} asks KVM to store both
+ * into {@code kvm_run->s.regs} at the end of every {@code KVM_RUN}; reads after a run come from
+ * there. Writes are staged as values and copied into {@code s.regs} with the matching {@code
+ * kvm_dirty_regs} bit right before the next {@code KVM_RUN}, which loads them. KVM clears a dirty
+ * bit when it loaded the set; a staged value whose bit is still set after the run (the run ended
+ * before loading it) is copied again next time, so no write is lost whatever order the kernel
+ * checks {@code immediate_exit} and dirty registers in. Before the first run, reads use {@code
+ * KVM_GET_REGS}/{@code KVM_GET_SREGS}. Without the capability (or with {@code
+ * -Dglint.hv.kvm.syncRegs=false}) every access is an ioctl.
+ *
+ * <p>{@code cr8} is also written to {@code kvm_run->cr8} whenever special registers are set:
+ * without an in-kernel APIC, KVM loads CR8 from there on every {@code KVM_RUN}.
+ *
+ * <p><b>Threading:</b> confined to one thread at a time (checked: overlapping calls throw); see
+ * {@link KvmKicker} for the interrupt handle and for close during a run.
+ */
+final class KvmVcpu implements Vcpu {
+  private enum Pending {
+    NONE,
+    IO_IN,
+    MMIO_READ
+  }
+
+  private final KvmPartition partition;
+  private final int fd;
+  private final MemorySegment run;
+  private final long runSize;
+  private final boolean syncRegs;
+  private final KvmKicker kicker;
+
+  /** Holds a kvm_regs or kvm_sregs for the ioctl path; freed by the GC with the vCPU. */
+  private final MemorySegment scratch = Arena.ofAuto().allocate(KvmSregs.LAYOUT);
+
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private Registers stagedRegisters;
+  private SpecialRegisters stagedSpecialRegisters;
+
+  /** Whether kvm_run->s.regs holds the current state (true after the first KVM_RUN). */
+  private boolean synced;
+
+  private Pending pending = Pending.NONE;
+  private VcpuExit lastExit;
+  private int pendingSize;
+  private long pendingDataOffset;
+
+  // The KVM_EXIT_IO being handed out item by item: string I/O (rep ins/outs) can carry several.
+  private boolean ioIn;
+  private int ioPort;
+  private int ioSize;
+  private long ioCount;
+  private long ioIndex;
+  private long ioDataOffset;
+
+  private KvmVcpu(
+      KvmPartition partition, int fd, MemorySegment run, boolean syncRegs, KvmHost host) {
+    this.partition = partition;
+    this.fd = fd;
+    this.run = run;
+    this.runSize = run.byteSize();
+    this.syncRegs = syncRegs;
+    this.kicker =
+        new KvmKicker(run, host.signal(), host.cancelUnavailableReason().orElse("available"));
+  }
+
+  /** Creates vCPU 0; on any failure, frees what was made. */
+  static KvmVcpu create(KvmPartition partition, KvmHypervisor hypervisor) {
+    KvmHost host = hypervisor.host();
+    int fd = Libc.ioctl(partition.vmFd(), Kvm.KVM_CREATE_VCPU, 0L);
+    if (fd < 0) {
+      throw KvmErrors.failure(
+          "KVM_CREATE_VCPU", -fd, "creating vCPU 0 of partition '" + partition.label() + "'");
+    }
+    MemorySegment run = null;
+    boolean success = false;
+    try {
+      int[] errno = new int[1];
+      run = KvmRun.map(fd, host.vcpuMmapSize(), errno);
+      if (run == null) {
+        throw KvmErrors.failure(
+            "mmap",
+            errno[0],
+            "mapping kvm_run (%d bytes) of vCPU fd %d".formatted(host.vcpuMmapSize(), fd));
+      }
+      int result = KvmCpuid2.set(fd, host.supportedCpuid());
+      if (result < 0) {
+        throw KvmErrors.failure(
+            "KVM_SET_CPUID2",
+            -result,
+            "%d entries from KVM_GET_SUPPORTED_CPUID"
+                .formatted(host.supportedCpuid().length / KvmCpuid2.ENTRY_INTS));
+      }
+      boolean sync = hypervisor.useSyncRegs();
+      if (sync) {
+        KvmRun.setValidRegs(run, Kvm.KVM_SYNC_X86_REGS | Kvm.KVM_SYNC_X86_SREGS);
+      }
+      KvmVcpu vcpu = new KvmVcpu(partition, fd, run, sync, host);
+      success = true;
+      return vcpu;
+    } finally {
+      if (!success) {
+        if (run != null) {
+          Libc.munmap(run.address(), run.byteSize());
+        }
+        Libc.close(fd);
+      }
+    }
+  }
+
+  private String describe() {
+    return "kvm vCPU of partition '" + partition.label() + "'";
+  }
+
+  private void enter() {
+    kicker.enter(0, describe());
+  }
+
+  @Override
+  public Registers registers() {
+    enter();
+    try {
+      if (stagedRegisters != null) {
+        return stagedRegisters;
+      }
+      if (syncRegs && synced) {
+        return KvmRegs.read(run, KvmRun.SYNC_REGS_REGS);
+      }
+      check(Libc.ioctl(fd, KvmRegs.KVM_GET_REGS, scratch), "KVM_GET_REGS", "reading registers");
+      return KvmRegs.read(scratch, 0);
+    } finally {
+      kicker.leave();
+    }
+  }
+
+  @Override
+  public void setRegisters(Registers registers) {
+    Objects.requireNonNull(registers, "registers");
+    enter();
+    try {
+      if (syncRegs) {
+        stagedRegisters = registers;
+        return;
+      }
+      KvmRegs.write(scratch, 0, registers);
+      check(
+          Libc.ioctl(fd, KvmRegs.KVM_SET_REGS, scratch),
+          "KVM_SET_REGS",
+          "RIP 0x%x, RFLAGS 0x%x".formatted(registers.rip(), registers.rflags()));
+    } finally {
+      kicker.leave();
+    }
+  }
+
+  @Override
+  public SpecialRegisters specialRegisters() {
+    enter();
+    try {
+      if (stagedSpecialRegisters != null) {
+        return stagedSpecialRegisters;
+      }
+      if (syncRegs && synced) {
+        return KvmSregs.read(run, KvmRun.SYNC_REGS_SREGS);
+      }
+      check(
+          Libc.ioctl(fd, KvmSregs.KVM_GET_SREGS, scratch),
+          "KVM_GET_SREGS",
+          "reading special registers");
+      return KvmSregs.read(scratch, 0);
+    } finally {
+      kicker.leave();
+    }
+  }
+
+  @Override
+  public void setSpecialRegisters(SpecialRegisters specialRegisters) {
+    Objects.requireNonNull(specialRegisters, "specialRegisters");
+    enter();
+    try {
+      if (syncRegs) {
+        stagedSpecialRegisters = specialRegisters;
+        return;
+      }
+      // Start from the current state so interrupt_bitmap keeps KVM's value.
+      check(
+          Libc.ioctl(fd, KvmSregs.KVM_GET_SREGS, scratch),
+          "KVM_GET_SREGS",
+          "before setting special registers");
+      KvmSregs.write(scratch, 0, specialRegisters);
+      check(
+          Libc.ioctl(fd, KvmSregs.KVM_SET_SREGS, scratch),
+          "KVM_SET_SREGS",
+          "CR0 0x%x, CR4 0x%x, EFER 0x%x, CS 0x%x"
+              .formatted(
+                  specialRegisters.cr0(),
+                  specialRegisters.cr4(),
+                  specialRegisters.efer(),
+                  specialRegisters.cs().selector()));
+      KvmRun.setCr8(run, specialRegisters.cr8());
+    } finally {
+      kicker.leave();
+    }
+  }
+
+  private void check(int result, String operation, String detail) {
+    if (result < 0) {
+      throw KvmErrors.failure(operation, -result, describe() + ": " + detail);
+    }
+  }
+
+  /** Copies staged register values into kvm_run->s.regs and marks them dirty. */
+  private void stageIntoRun() {
+    long dirty = 0;
+    if (stagedRegisters != null) {
+      KvmRegs.write(run, KvmRun.SYNC_REGS_REGS, stagedRegisters);
+      dirty |= Kvm.KVM_SYNC_X86_REGS;
+    }
+    if (stagedSpecialRegisters != null) {
+      KvmSregs.write(run, KvmRun.SYNC_REGS_SREGS, stagedSpecialRegisters);
+      KvmRun.setCr8(run, stagedSpecialRegisters.cr8());
+      dirty |= Kvm.KVM_SYNC_X86_SREGS;
+    }
+    KvmRun.setDirtyRegs(run, dirty);
+  }
+
+  /** After KVM_RUN: drops the staged values KVM loaded (it cleared their dirty bits). */
+  private void unstageLoaded() {
+    long stillDirty = KvmRun.dirtyRegs(run);
+    if ((stillDirty & Kvm.KVM_SYNC_X86_REGS) == 0) {
+      stagedRegisters = null;
+    }
+    if ((stillDirty & Kvm.KVM_SYNC_X86_SREGS) == 0) {
+      stagedSpecialRegisters = null;
+    }
+    synced = true;
+  }
+
+  @Override
+  public VcpuExit run() {
+    if (closed.get()) {
+      throw new ClosedResourceException(describe());
+    }
+    if (pending != Pending.NONE) {
+      throw new IllegalStateException(
+          "the last exit, %s, is not answered; call %s before running again"
+              .formatted(lastExit, pending == Pending.IO_IN ? "completeIoIn" : "completeMmioRead"));
+    }
+    if (ioIndex < ioCount) {
+      // More items of a string I/O exit: KVM completes them all at the next KVM_RUN.
+      enter();
+      try {
+        return exit(nextIoItem());
+      } finally {
+        kicker.leave();
+      }
+    }
+    kicker.enter(Libc.gettid(), describe());
+    try {
+      while (true) {
+        if (syncRegs) {
+          stageIntoRun();
+        }
+        int result = Libc.ioctl(fd, KvmRun.KVM_RUN, 0L);
+        if (syncRegs) {
+          unstageLoaded();
+        }
+        if (result == -Errno.EINTR) {
+          if (kicker.consumeInterrupt()) {
+            return exit(KvmExits.CANCELLED);
+          }
+          continue; // a signal that was not ours: go on running
+        }
+        if (result < 0) {
+          boolean hadStaged = stagedRegisters != null || stagedSpecialRegisters != null;
+          stagedRegisters = null;
+          stagedSpecialRegisters = null;
+          if (syncRegs) {
+            KvmRun.setDirtyRegs(run, 0);
+          }
+          throw KvmErrors.failure(
+              "KVM_RUN",
+              -result,
+              describe()
+                  + (hadStaged
+                      ? ": KVM refused to run, possibly the staged registers (they were dropped)"
+                      : ""));
+        }
+        return exit(KvmRun.exitReason(run) == Kvm.KVM_EXIT_IO ? beginIo() : KvmExits.decode(run));
+      }
+    } finally {
+      kicker.leave();
+    }
+  }
+
+  /**
+   * Starts handing out a {@code KVM_EXIT_IO}. {@code io.count} is 1 for {@code in}/{@code out}; for
+   * {@code rep ins/outs} KVM may batch several items ({@code count * size} bytes at {@code
+   * data_offset}), which become as many IoIn/IoOut exits before the next {@code KVM_RUN}. (PVM's
+   * emulator exits once per item, so batches are seen on VMX/SVM hosts.)
+   */
+  private VcpuExit beginIo() {
+    ioIn = KvmRun.ioDirection(run) == Kvm.KVM_EXIT_IO_IN;
+    ioPort = KvmRun.ioPort(run);
+    ioSize = KvmRun.ioSize(run);
+    ioCount = KvmRun.ioCount(run);
+    ioDataOffset = KvmRun.ioDataOffset(run);
+    ioIndex = 0;
+    boolean sane =
+        (ioSize == 1 || ioSize == 2 || ioSize == 4)
+            && ioCount >= 1
+            && ioDataOffset >= 0
+            && ioDataOffset <= runSize - ioCount * ioSize;
+    if (!sane) {
+      long count = ioCount;
+      ioCount = 0;
+      return new VcpuExit.InternalError(
+          0,
+          "KVM_EXIT_IO that Glint cannot decode: port 0x%x, size %d, count %d, data offset 0x%x"
+              .formatted(ioPort, ioSize, count, ioDataOffset));
+    }
+    return nextIoItem();
+  }
+
+  private VcpuExit nextIoItem() {
+    long offset = ioDataOffset + ioIndex * ioSize;
+    if (ioIn) {
+      pendingDataOffset = offset; // completeIoIn writes there and advances ioIndex
+      return new VcpuExit.IoIn(ioPort, ioSize);
+    }
+    ioIndex++;
+    return new VcpuExit.IoOut(ioPort, ioSize, KvmRun.ioData(run, offset, ioSize));
+  }
+
+  private VcpuExit exit(VcpuExit exit) {
+    lastExit = exit;
+    switch (exit) {
+      case VcpuExit.IoIn in -> {
+        pending = Pending.IO_IN;
+        pendingSize = in.size();
+        pendingDataOffset = KvmRun.ioDataOffset(run);
+      }
+      case VcpuExit.MmioRead read -> {
+        pending = Pending.MMIO_READ;
+        pendingSize = read.size();
+      }
+      default -> pending = Pending.NONE;
+    }
+    return exit;
+  }
+
+  @Override
+  public void completeIoIn(long value) {
+    enter();
+    try {
+      if (pending != Pending.IO_IN) {
+        throw notPending("IoIn");
+      }
+      KvmRun.setIoData(run, pendingDataOffset, pendingSize, value);
+      ioIndex++;
+      pending = Pending.NONE;
+    } finally {
+      kicker.leave();
+    }
+  }
+
+  @Override
+  public void completeMmioRead(long value) {
+    enter();
+    try {
+      if (pending != Pending.MMIO_READ) {
+        throw notPending("MmioRead");
+      }
+      KvmRun.setMmioData(run, pendingSize, value);
+      pending = Pending.NONE;
+    } finally {
+      kicker.leave();
+    }
+  }
+
+  private IllegalStateException notPending(String expected) {
+    return new IllegalStateException(
+        lastExit == null
+            ? "the vCPU has not run yet; there is no " + expected + " to answer"
+            : "the last exit was %s, not an unanswered %s".formatted(lastExit, expected));
+  }
+
+  @Override
+  public VcpuInterrupter interrupter() {
+    if (!kicker.supported()) {
+      throw kicker.unsupported();
+    }
+    return kicker;
+  }
+
+  boolean isClosed() {
+    return closed.get();
+  }
+
+  /**
+   * Frees the vCPU. From another thread during {@code run()}, interrupts the run and waits for it
+   * to return (the run returns {@code Cancelled}); if it does not within 10 seconds, throws and
+   * leaves the mapping in place rather than unmapping memory a thread still uses.
+   */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    if (!kicker.closeAndAwaitIdle()) {
+      throw new IllegalStateException(
+          describe()
+              + " is still running 10 s after close(); its kvm_run mapping is left in place");
+    }
+    Libc.munmap(run.address(), runSize);
+    Libc.close(fd);
+  }
+
+  @Override
+  public String toString() {
+    return "KvmVcpu[partition '" + partition.label() + "'" + (closed.get() ? ", closed]" : "]");
+  }
+}
