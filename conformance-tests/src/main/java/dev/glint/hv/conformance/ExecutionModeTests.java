@@ -2,11 +2,13 @@ package dev.glint.hv.conformance;
 
 import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.glint.hv.Availability;
 import dev.glint.hv.Capability;
+import dev.glint.hv.HypervisorException;
 import dev.glint.hv.Register;
 import dev.glint.hv.Registers;
 import dev.glint.hv.SpecialRegisters;
@@ -115,6 +117,48 @@ public abstract class ExecutionModeTests extends ConformanceTestBase {
       // #UD cannot be delivered through an IDT of limit 0: #GP, then #DF, then shutdown.
       guest.vcpu.setSpecialRegisters(guest.kernelModeWithoutIdt());
       guest.run(VcpuExit.Shutdown.class);
+    }
+  }
+
+  /**
+   * Special registers no CPU accepts (CR0.PG without CR0.PE) are refused with a {@link
+   * HypervisorException}, either when set or, for a backend that stages them, at the next run; or
+   * the run reports a failed entry. Never a crash, never a guest run.
+   */
+  @Test
+  void impossibleSpecialRegistersAreRefused() {
+    try (TestGuest guest = longModeGuest()) {
+      guest.startKernel(GuestPrograms.HLT, r -> r);
+      SpecialRegisters valid = guest.kernelMode();
+      SpecialRegisters pagingWithoutProtection =
+          new SpecialRegisters(
+              valid.cs(),
+              valid.ds(),
+              valid.es(),
+              valid.fs(),
+              valid.gs(),
+              valid.ss(),
+              valid.tr(),
+              valid.ldt(),
+              valid.gdt(),
+              valid.idt(),
+              X86.CR0_PG | X86.CR0_ET,
+              valid.cr2(),
+              valid.cr3(),
+              valid.cr4(),
+              valid.cr8(),
+              valid.efer(),
+              valid.apicBase());
+      try {
+        guest.vcpu.setSpecialRegisters(pagingWithoutProtection);
+        VcpuExit exit = guest.vcpu.run();
+        assertTrue(
+            exit instanceof VcpuExit.FailEntry || exit instanceof VcpuExit.InternalError,
+            () -> "CR0 0x80000010 (PG without PE) ran the guest: " + exit);
+      } catch (HypervisorException expected) {
+        assertEquals(hypervisor().name(), expected.backend(), "backend in " + expected);
+        assertFalse(expected.operation().isEmpty(), "operation in " + expected);
+      }
     }
   }
 

@@ -115,6 +115,63 @@ public abstract class MemoryTests extends ConformanceTestBase {
     }
   }
 
+  /**
+   * Mappings change between runs: an address that exited as MMIO is then served from memory mapped
+   * there, and a different memory mapped at the same address after an unmap is seen instead of the
+   * old one (no stale translation survives a change of the memory map).
+   */
+  @Test
+  void mappingChangesBetweenRunsAreSeenByTheGuest() {
+    requires(Capability.UNMAP);
+    try (TestGuest guest = longModeGuest();
+        GuestMemory first = hypervisor().allocateMemory(TestGuest.EXTRA_REGION_SIZE);
+        GuestMemory second = hypervisor().allocateMemory(TestGuest.EXTRA_REGION_SIZE)) {
+      first.segment().set(ValueLayout.JAVA_LONG, 0, 0x1111);
+      second.segment().set(ValueLayout.JAVA_LONG, 0, 0x2222);
+      guest.startKernel(
+          GuestPrograms.LOAD_FROM_RBX, r -> r.with(Register.RBX, TestGuest.EXTRA_REGION));
+      guest.runExpecting(new VcpuExit.MmioRead(TestGuest.EXTRA_REGION, 8));
+      guest.vcpu.completeMmioRead(0x0BAD);
+      guest.run(VcpuExit.Halt.class);
+      assertEquals(0x0BAD, guest.vcpu.registers().rax(), "unbacked: the host's answer");
+
+      MemoryMapping mapping =
+          guest.partition.map(
+              TestGuest.EXTRA_REGION, first.segment(), MemoryFlag.READ_WRITE_EXECUTE);
+      rerun(guest);
+      assertEquals(0x1111, guest.vcpu.registers().rax(), "after map: the first memory");
+
+      guest.partition.unmap(mapping);
+      guest.partition.map(TestGuest.EXTRA_REGION, second.segment(), MemoryFlag.READ_WRITE_EXECUTE);
+      rerun(guest);
+      assertEquals(0x2222, guest.vcpu.registers().rax(), "after remap: the second memory");
+    }
+  }
+
+  /** Runs {@link GuestPrograms#LOAD_FROM_RBX} again from its start, to its halt. */
+  private static void rerun(TestGuest guest) {
+    guest.vcpu.setRegisters(guest.vcpu.registers().withRip(TestGuest.KERNEL_CODE));
+    guest.run(VcpuExit.Halt.class);
+  }
+
+  @Test
+  void aPageAlignedSliceOfGuestMemoryMapsThatSlice() {
+    try (TestGuest guest = longModeGuest();
+        GuestMemory memory = hypervisor().allocateMemory(4 * TestGuest.EXTRA_REGION_SIZE)) {
+      long offset = 2 * TestGuest.EXTRA_REGION_SIZE;
+      guest.partition.map(
+          TestGuest.EXTRA_REGION,
+          memory.segment().asSlice(offset, TestGuest.EXTRA_REGION_SIZE),
+          MemoryFlag.READ_WRITE_EXECUTE);
+      guest.startKernel(
+          GuestPrograms.STORE_RCX,
+          r -> r.with(Register.RBX, TestGuest.EXTRA_REGION + 8).with(Register.RCX, 0x5117CE));
+      guest.run(VcpuExit.Halt.class);
+      assertEquals(0x5117CE, memory.segment().get(ValueLayout.JAVA_LONG, offset + 8), "in slice");
+      assertEquals(0, memory.segment().get(ValueLayout.JAVA_LONG, 8), "not at the start");
+    }
+  }
+
   @Test
   void guestWritesLandOnlyInItsOwnPartition() {
     try (TestGuest first = longModeGuest();
