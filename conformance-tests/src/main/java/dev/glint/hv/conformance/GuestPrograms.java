@@ -149,6 +149,21 @@ final class GuestPrograms {
           "e6 1f", //       out 0x1f, al  ; DONE_PORT
           "f4"); //         hlt
 
+  /**
+   * String I/O: {@code rep insb} of 4 bytes from port 0x50 to [RDI], then {@code rep outsb} of the
+   * 4 bytes at [RSI] to port 0x51, then done.
+   */
+  static final byte[] STRING_IO =
+      hex(
+          "66 ba 50 00", //    mov dx, 0x50
+          "b9 04 00 00 00", // mov ecx, 4
+          "f3 6c", //          rep insb        ; byte [rdi++] = in(dx), 4 times
+          "66 ba 51 00", //    mov dx, 0x51
+          "b9 04 00 00 00", // mov ecx, 4
+          "f3 6e", //          rep outsb       ; out(dx, byte [rsi++]), 4 times
+          "e6 1f", //          out 0x1f, al    ; DONE_PORT
+          "f4"); //            hlt
+
   /** Halt, then report 0x600D on port 0x10 (so the run after a halt continues), then halt. */
   static final byte[] HALT_THEN_OUT =
       hex(
