@@ -235,6 +235,12 @@ final class GuestPrograms {
           "e7 11", // out 0x11, eax
           "f4"); //   hlt
 
+  /** Divides by zero: #DE at offset 2. */
+  static final byte[] DIVIDE_BY_ZERO =
+      hex(
+          "31 c9", // xor ecx, ecx
+          "f7 f1"); // div ecx
+
   /** {@code ud2}: raises #UD. */
   static final byte[] UD2 = hex("0f 0b"); // ud2
 

@@ -63,6 +63,32 @@ public abstract class UserModeTests extends ConformanceTestBase {
     }
   }
 
+  /** Faults without an error code, with the offset of the faulting instruction. */
+  enum UserException {
+    INVALID_OPCODE(GuestPrograms.UD2, X86.VECTOR_UD, 0),
+    DIVIDE_ERROR(GuestPrograms.DIVIDE_BY_ZERO, X86.VECTOR_DE, 2);
+
+    final byte[] code;
+    final int vector;
+    final int offset;
+
+    UserException(byte[] code, int vector, int offset) {
+      this.code = code;
+      this.vector = vector;
+      this.offset = offset;
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(UserException.class)
+  void userExceptionReachesTheKernelHandlerWithItsVector(UserException exception) {
+    try (TestGuest guest = longModeGuest()) {
+      guest.startUser(exception.code, r -> r);
+      assertUserFault(
+          guest.runExpectingFault(), exception.vector, 0, TestGuest.USER_CODE + exception.offset);
+    }
+  }
+
   /** User accesses that must page-fault, with the error code the SDM gives for each. */
   enum UserPageFault {
     READ_OF_A_SUPERVISOR_PAGE(
