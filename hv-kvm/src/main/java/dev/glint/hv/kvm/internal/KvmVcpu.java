@@ -1,6 +1,5 @@
 package dev.glint.hv.kvm.internal;
 
-import dev.glint.hv.ClosedResourceException;
 import dev.glint.hv.Registers;
 import dev.glint.hv.SpecialRegisters;
 import dev.glint.hv.Vcpu;
@@ -260,25 +259,19 @@ final class KvmVcpu implements Vcpu {
 
   @Override
   public VcpuExit run() {
-    if (closed.get()) {
-      throw new ClosedResourceException(describe());
-    }
-    if (pending != Pending.NONE) {
-      throw new IllegalStateException(
-          "the last exit, %s, is not answered; call %s before running again"
-              .formatted(lastExit, pending == Pending.IO_IN ? "completeIoIn" : "completeMmioRead"));
-    }
-    if (ioIndex < ioCount) {
-      // More items of a string I/O exit: KVM completes them all at the next KVM_RUN.
-      enter();
-      try {
-        return exit(nextIoItem());
-      } finally {
-        kicker.leave();
-      }
-    }
+    // Entering first makes the checks below see the last call's state, whichever thread made it.
     kicker.enter(Libc.gettid(), describe());
     try {
+      if (pending != Pending.NONE) {
+        throw new IllegalStateException(
+            "the last exit, %s, is not answered; call %s before running again"
+                .formatted(
+                    lastExit, pending == Pending.IO_IN ? "completeIoIn" : "completeMmioRead"));
+      }
+      if (ioIndex < ioCount) {
+        // More items of a string I/O exit: KVM completes them all at the next KVM_RUN.
+        return exit(nextIoItem());
+      }
       while (true) {
         if (syncRegs) {
           stageIntoRun();
