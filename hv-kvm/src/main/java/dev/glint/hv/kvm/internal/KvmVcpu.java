@@ -12,7 +12,6 @@ import dev.glint.hv.kvm.internal.sys.KvmRegs;
 import dev.glint.hv.kvm.internal.sys.KvmRun;
 import dev.glint.hv.kvm.internal.sys.KvmSregs;
 import dev.glint.hv.kvm.internal.sys.Libc;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -53,8 +52,8 @@ final class KvmVcpu implements Vcpu {
   private final KvmKicker kicker;
   private final String resource;
 
-  /** Holds a kvm_regs or kvm_sregs for the ioctl path; freed by the GC with the vCPU. */
-  private final MemorySegment scratch = Arena.ofAuto().allocate(KvmSregs.LAYOUT);
+  /** Holds a kvm_regs or kvm_sregs for the ioctl path. */
+  private final MemorySegment scratch = KvmSregs.allocateBuffer();
 
   private final AtomicBoolean closed = new AtomicBoolean();
   private Registers stagedRegisters;
