@@ -108,6 +108,22 @@ class KvmBackendTest {
     (byte) 0xF4, // hlt
   };
 
+  /** {@code mov cx,3; mov di,0x2000; mov dx,0x11; rep insb; hlt}. */
+  static final byte[] REP_INSB = {
+    (byte) 0xB9,
+    0x03,
+    0x00, // mov $0x3, %cx
+    (byte) 0xBF,
+    0x00,
+    0x20, // mov $0x2000, %di
+    (byte) 0xBA,
+    0x11,
+    0x00, // mov $0x11, %dx
+    (byte) 0xF3,
+    0x6C, // rep insb (%dx), %es:(%di)
+    (byte) 0xF4, // hlt
+  };
+
   Hypervisor hypervisor;
 
   static HypervisorProvider kvmProvider() {
@@ -317,6 +333,19 @@ class KvmBackendTest {
     assertEquals(new VcpuExit.IoOut(0x10, 1, 9), g.vcpu().run());
     assertEquals(new VcpuExit.Halt(), g.vcpu().run());
     assertEquals(0, g.vcpu().registers().rcx(), "CX counted down");
+  }
+
+  @Test
+  void repInsbAsksForEveryByte() {
+    Guest g = guest(REP_INSB);
+    for (int i = 1; i <= 3; i++) {
+      assertEquals(new VcpuExit.IoIn(0x11, 1), g.vcpu().run());
+      g.vcpu().completeIoIn(0xA0 + i);
+    }
+    assertEquals(new VcpuExit.Halt(), g.vcpu().run());
+    for (int i = 0; i < 3; i++) {
+      assertEquals((byte) (0xA1 + i), g.bytes().get(ValueLayout.JAVA_BYTE, DATA + i));
+    }
   }
 
   @Test

@@ -9,6 +9,7 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 import dev.glint.hv.DescriptorTable;
 import dev.glint.hv.Segment;
 import dev.glint.hv.SpecialRegisters;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
@@ -101,6 +102,14 @@ public final class KvmSregs {
   private static final VarHandle APIC_BASE = field(LAYOUT, "apic_base");
 
   private KvmSregs() {}
+
+  /**
+   * {@return a zeroed buffer for {@code KVM_GET/SET_SREGS}, also large enough for a {@code
+   * kvm_regs}; freed by the garbage collector once unreachable}
+   */
+  public static MemorySegment allocateBuffer() {
+    return Arena.ofAuto().allocate(LAYOUT);
+  }
 
   private static VarHandle field(StructLayout layout, String name) {
     return layout.varHandle(groupElement(name));
