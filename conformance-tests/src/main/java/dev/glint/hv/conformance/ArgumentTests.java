@@ -148,7 +148,28 @@ public abstract class ArgumentTests extends ConformanceTestBase {
   }
 
   @Test
+  void allocatedMemoryIsPageAlignedZeroedAndOfTheRequestedSize() {
+    try (GuestMemory memory = hypervisor().allocateMemory(64 * PAGE)) {
+      MemorySegment segment = memory.segment();
+      assertEquals(64 * PAGE, memory.byteSize());
+      assertEquals(64 * PAGE, segment.byteSize());
+      assertEquals(0, segment.address() % PAGE, "page-aligned address");
+      assertTrue(segment.isNative() && !segment.isReadOnly(), "native and writable");
+      for (long offset = 0; offset < segment.byteSize(); offset += 8) {
+        if (segment.get(java.lang.foreign.ValueLayout.JAVA_LONG, offset) != 0) {
+          throw new AssertionError("allocated memory is not zero at offset " + offset);
+        }
+      }
+    }
+  }
+
+  @Test
   void badMemorySizesAreRejected() {
+    long max = hypervisor().maxMemoryBytes();
+    if (max <= Long.MAX_VALUE - 2 * PAGE) {
+      var tooBig = assertThrows(IAE, () -> hypervisor().allocateMemory(max + PAGE));
+      assertMessage(tooBig, "max|exceed|large|limit");
+    }
     for (long size : new long[] {0, -PAGE, PAGE + 1}) {
       var e = assertThrows(IAE, () -> hypervisor().allocateMemory(size), "size " + size);
       assertMessage(e, "multiple of 4096|page|positive");

@@ -85,6 +85,25 @@ public abstract class ExecutionModeTests extends ConformanceTestBase {
     }
   }
 
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(TestGuest.Privilege.class)
+  void sseRunsInTheLongModeTheHelpersSetUp(TestGuest.Privilege privilege) {
+    requires(privilege);
+    try (TestGuest guest = longModeGuest()) {
+      byte[] pattern = new byte[16];
+      for (int i = 0; i < pattern.length; i++) {
+        pattern[i] = (byte) (0xA0 + i);
+      }
+      guest.write(TestGuest.USER_DATA, pattern);
+      guest.start(
+          privilege, GuestPrograms.SSE_COPY, r -> r.with(Register.RBX, TestGuest.USER_DATA));
+      guest.runToDone();
+      assertEquals(guest.readLong(TestGuest.USER_DATA), guest.readLong(TestGuest.USER_DATA + 16));
+      assertEquals(
+          guest.readLong(TestGuest.USER_DATA + 8), guest.readLong(TestGuest.USER_DATA + 24));
+    }
+  }
+
   @Test
   void haltExitsAndTheNextRunContinuesAfterIt() {
     try (TestGuest guest = longModeGuest()) {
@@ -117,6 +136,10 @@ public abstract class ExecutionModeTests extends ConformanceTestBase {
       // #UD cannot be delivered through an IDT of limit 0: #GP, then #DF, then shutdown.
       guest.vcpu.setSpecialRegisters(guest.kernelModeWithoutIdt());
       guest.run(VcpuExit.Shutdown.class);
+      // New registers make the vCPU usable again, as the SPI promises.
+      guest.startKernel(GuestPrograms.HALT_THEN_OUT, r -> r);
+      guest.run(VcpuExit.Halt.class);
+      guest.runExpectingOut(0x10, 4, 0x600D);
     }
   }
 

@@ -235,6 +235,17 @@ final class GuestPrograms {
           "e7 11", // out 0x11, eax
           "f4"); //   hlt
 
+  /**
+   * Copies 16 bytes from [RBX] to [RBX+16] through XMM0, then done: runs only if the mode enables
+   * SSE (CR0.EM clear, CR4.OSFXSR set), as compiled guest code expects.
+   */
+  static final byte[] SSE_COPY =
+      hex(
+          "f3 0f 6f 03", //    movdqu xmm0, [rbx]
+          "f3 0f 7f 43 10", // movdqu [rbx+0x10], xmm0
+          "e6 1f", //          out 0x1f, al   ; DONE_PORT
+          "f4"); //            hlt
+
   /** Divides by zero: #DE at offset 2. */
   static final byte[] DIVIDE_BY_ZERO =
       hex(

@@ -46,8 +46,8 @@ import java.util.function.UnaryOperator;
  *   0x21000  user read-only data page
  *   0x22000  user data, 14 pages (user, writable, no-execute)
  *   0x30000  user stack, 2 pages (user, writable, no-execute)
- *   0x40000000  EXTRA_REGION, 16 pages (user, writable): in the page tables, backed only when a
- *               test maps memory there
+ *   0x40000000  EXTRA_REGION (user, writable): one 2 MiB page in the page tables, so the CPU's
+ *               large-page walk is exercised; tests back its first 16 pages when they need memory
  *   0xD0000000  MMIO page (user, writable): in the page tables, never backed
  * </pre>
  */
@@ -70,6 +70,10 @@ final class TestGuest implements AutoCloseable {
   static final long USER_STACK_TOP = 0x32000;
   static final long EXTRA_REGION = 0x4000_0000L;
   static final long EXTRA_REGION_SIZE = 0x10000;
+
+  /** The span of {@link #EXTRA_REGION} in the page tables: one aligned 2 MiB page. */
+  static final long EXTRA_REGION_SPAN = PageTableBuilder.LARGE_PAGE_SIZE;
+
   static final long MMIO = 0xD000_0000L;
 
   /**
@@ -152,7 +156,7 @@ final class TestGuest implements AutoCloseable {
         .map(USER_CODE, 0x1000, Set.of(PageAttribute.USER))
         .map(USER_READ_ONLY, 0x1000, Set.of(PageAttribute.USER, PageAttribute.NO_EXECUTE))
         .map(USER_DATA, USER_STACK_TOP - USER_DATA, userData) // data and stack
-        .map(EXTRA_REGION, EXTRA_REGION_SIZE, userData)
+        .map(EXTRA_REGION, EXTRA_REGION_SPAN, userData)
         .map(MMIO, 0x1000, userData);
   }
 
