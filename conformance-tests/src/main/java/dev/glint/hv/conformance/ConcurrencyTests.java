@@ -3,7 +3,7 @@ package dev.glint.hv.conformance;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.glint.hv.Capability;
 import dev.glint.hv.Register;
@@ -20,6 +20,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -32,6 +34,9 @@ public abstract class ConcurrencyTests extends ConformanceTestBase {
 
   /** How soon a cancelled run must return. */
   static final Duration CANCEL_DEADLINE = Duration.ofMillis(50);
+
+  /** How many interrupts a test may try before it must have seen one meet the deadline. */
+  static final int CANCEL_ATTEMPTS = 3;
 
   /** How long the guest spins before the interrupt, so that it is surely inside the guest. */
   private static final long SPIN_BEFORE_INTERRUPT_MS = 20;
@@ -54,8 +59,7 @@ public abstract class ConcurrencyTests extends ConformanceTestBase {
       VcpuInterrupter interrupter = guest.vcpu.interrupter();
       call(vcpuThread, () -> guest.runExpectingOut(0x10, 1, 0));
 
-      Future<VcpuExit> spinning = vcpuThread.submit(guest.vcpu::run);
-      assertCancelledPromptly(interrupter, spinning);
+      assertCancelledPromptly(interrupter, () -> vcpuThread.submit(guest.vcpu::run));
 
       // The guest is still in its loop; released, it continues where it stopped.
       guest.ram.segment().set(ValueLayout.JAVA_BYTE, flag, (byte) 1);
@@ -74,7 +78,7 @@ public abstract class ConcurrencyTests extends ConformanceTestBase {
       guest.startKernel(
           GuestPrograms.SPIN_UNTIL_FLAG, r -> r.with(Register.RBX, TestGuest.USER_DATA));
       call(first, () -> guest.runExpectingOut(0x10, 1, 0));
-      assertCancelledPromptly(guest.vcpu.interrupter(), second.submit(guest.vcpu::run));
+      assertCancelledPromptly(guest.vcpu.interrupter(), () -> second.submit(guest.vcpu::run));
     } finally {
       first.shutdownNow();
       second.shutdownNow();
@@ -133,26 +137,41 @@ public abstract class ConcurrencyTests extends ConformanceTestBase {
     }
   }
 
-  private static void assertCancelledPromptly(VcpuInterrupter interrupter, Future<VcpuExit> run)
-      throws Exception {
-    Thread.sleep(SPIN_BEFORE_INTERRUPT_MS);
-    assertFalse(run.isDone(), () -> "the guest should still be spinning, but run() returned");
-    long start = System.nanoTime();
-    interrupter.interrupt();
-    VcpuExit exit;
-    try {
-      exit = run.get(5, TimeUnit.SECONDS);
-    } catch (java.util.concurrent.TimeoutException e) {
-      interrupter.interrupt(); // try once more so the vCPU thread does not spin on forever
-      throw new AssertionError("run() did not return within 5 s of interrupt()", e);
+  /**
+   * Interrupts a spinning run, up to {@value #CANCEL_ATTEMPTS} times: every run must return {@code
+   * Cancelled} (within 5 s), and at least one within {@link #CANCEL_DEADLINE}. The allowance is for
+   * the host, not the backend: on a small machine under load (two cores, parallel builds) a thread
+   * can wait tens of milliseconds for a CPU after the kick; a backend that cannot cancel promptly
+   * (a lost kick, a polling fallback) misses the deadline every time.
+   *
+   * @param startRun starts one {@code run()} of the spinning guest on its vCPU thread
+   */
+  private static void assertCancelledPromptly(
+      VcpuInterrupter interrupter, Supplier<Future<VcpuExit>> startRun) throws Exception {
+    List<Long> latenciesMicros = new ArrayList<>();
+    for (int attempt = 0; attempt < CANCEL_ATTEMPTS; attempt++) {
+      Future<VcpuExit> run = startRun.get();
+      Thread.sleep(SPIN_BEFORE_INTERRUPT_MS);
+      assertFalse(run.isDone(), () -> "the guest should still be spinning, but run() returned");
+      long start = System.nanoTime();
+      interrupter.interrupt();
+      VcpuExit exit;
+      try {
+        exit = run.get(5, TimeUnit.SECONDS);
+      } catch (TimeoutException e) {
+        interrupter.interrupt(); // once more, so the vCPU thread does not spin on forever
+        throw new AssertionError("run() did not return within 5 s of interrupt()", e);
+      }
+      long micros = (System.nanoTime() - start) / 1000;
+      assertInstanceOf(VcpuExit.Cancelled.class, exit, () -> TestGuest.describe(exit));
+      latenciesMicros.add(micros);
+      if (micros < CANCEL_DEADLINE.toNanos() / 1000) {
+        return;
+      }
     }
-    Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
-    assertInstanceOf(VcpuExit.Cancelled.class, exit);
-    assertTrue(
-        elapsed.compareTo(CANCEL_DEADLINE) < 0,
-        () ->
-            "run() returned %d µs after interrupt(); it must within %d ms"
-                .formatted(elapsed.toNanos() / 1000, CANCEL_DEADLINE.toMillis()));
+    fail(
+        "run() returned %s µs after interrupt(); it must within %d ms"
+            .formatted(latenciesMicros, CANCEL_DEADLINE.toMillis()));
   }
 
   private static ExecutorService platformThreads(int count) {
