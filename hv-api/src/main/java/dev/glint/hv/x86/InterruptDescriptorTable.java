@@ -119,8 +119,12 @@ public final class InterruptDescriptorTable {
    * Writes the table ({@link #byteSize()} bytes) at {@code offset} of {@code memory}.
    *
    * @throws IndexOutOfBoundsException if it does not fit
+   * @throws IllegalArgumentException if {@code memory} is read-only
    */
   public void write(MemorySegment memory, long offset) {
+    if (memory.isReadOnly()) {
+      throw new IllegalArgumentException("cannot write an IDT into a read-only segment");
+    }
     for (int i = 0; i < quadwords.length; i++) {
       memory.set(ValueLayout.JAVA_LONG_UNALIGNED, offset + 8L * i, quadwords[i]);
     }
