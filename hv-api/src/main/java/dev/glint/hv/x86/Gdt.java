@@ -151,7 +151,11 @@ public final class Gdt {
     }
   }
 
-  /** {@return the GDTR value for a table written at guest address {@code gdtAddress}} */
+  /**
+   * {@return the GDTR value for a table written at guest address {@code gdtAddress}}
+   *
+   * @param gdtAddress the table's linear address
+   */
   public static DescriptorTable register(long gdtAddress) {
     return new DescriptorTable(gdtAddress, LIMIT);
   }

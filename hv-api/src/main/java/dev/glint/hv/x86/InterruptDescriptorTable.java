@@ -110,7 +110,11 @@ public final class InterruptDescriptorTable {
     return byteSize() - 1;
   }
 
-  /** {@return the IDTR value for the table written at guest address {@code idtAddress}} */
+  /**
+   * {@return the IDTR value for the table written at guest address {@code idtAddress}}
+   *
+   * @param idtAddress the table's linear address
+   */
   public DescriptorTable register(long idtAddress) {
     return new DescriptorTable(idtAddress, limit());
   }
@@ -118,6 +122,8 @@ public final class InterruptDescriptorTable {
   /**
    * Writes the table ({@link #byteSize()} bytes) at {@code offset} of {@code memory}.
    *
+   * @param memory guest memory
+   * @param offset where the table starts in {@code memory}; its guest address goes in IDTR
    * @throws IndexOutOfBoundsException if it does not fit
    * @throws IllegalArgumentException if {@code memory} is read-only
    */
