@@ -3,6 +3,7 @@ package dev.glint.hv.conformance;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.glint.hv.Capability;
@@ -60,6 +61,14 @@ public abstract class ConcurrencyTests extends ConformanceTestBase {
       call(vcpuThread, () -> guest.runExpectingOut(0x10, 1, 0));
 
       assertCancelledPromptly(interrupter, () -> vcpuThread.submit(guest.vcpu::run));
+      long rip = guest.vcpu.registers().rip();
+      long loopStart = guest.codeAddress(privilege) + GuestPrograms.SPIN_LOOP_START;
+      long loopEnd = guest.codeAddress(privilege) + GuestPrograms.SPIN_LOOP_END;
+      assertTrue(
+          rip >= loopStart && rip < loopEnd,
+          () ->
+              "RIP 0x%x after the cancel should be inside the spin loop [0x%x, 0x%x)"
+                  .formatted(rip, loopStart, loopEnd));
 
       // The guest is still in its loop; released, it continues where it stopped.
       guest.ram.segment().set(ValueLayout.JAVA_BYTE, flag, (byte) 1);

@@ -252,6 +252,12 @@ final class GuestPrograms {
           "31 c9", // xor ecx, ecx
           "f7 f1"); // div ecx
 
+  /** The offset of the spin loop's first instruction in {@link #SPIN_UNTIL_FLAG}. */
+  static final int SPIN_LOOP_START = 2;
+
+  /** The offset just after the spin loop's last instruction in {@link #SPIN_UNTIL_FLAG}. */
+  static final int SPIN_LOOP_END = 7;
+
   /** {@code ud2}: raises #UD. */
   static final byte[] UD2 = hex("0f 0b"); // ud2
 

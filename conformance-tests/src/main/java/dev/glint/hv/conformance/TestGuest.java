@@ -223,6 +223,11 @@ final class TestGuest implements AutoCloseable {
         registers.apply(Registers.initial().withRip(USER_CODE).withRsp(USER_STACK_TOP)));
   }
 
+  /** {@return where {@link #start} loads code for {@code privilege}} */
+  long codeAddress(Privilege privilege) {
+    return privilege == Privilege.KERNEL ? KERNEL_CODE : USER_CODE;
+  }
+
   /** Starts {@code code} at CPL 0 or CPL 3. */
   void start(Privilege privilege, byte[] code, UnaryOperator<Registers> registers) {
     switch (privilege) {
