@@ -106,6 +106,33 @@ public abstract class ConcurrencyTests extends ConformanceTestBase {
     }
   }
 
+  /**
+   * An answer given with {@code completeIoIn} or {@code completeMmioRead} survives a run that was
+   * cancelled before it entered the guest: the guest sees it on the run after.
+   */
+  @Test
+  void answersSurviveACancelledRun() {
+    requires(Capability.CANCEL);
+    try (TestGuest guest = longModeGuest()) {
+      guest.startKernel(GuestPrograms.IN_SIZES, r -> r);
+      guest.runExpecting(new VcpuExit.IoIn(0x50, 1));
+      guest.vcpu.completeIoIn(0xAB);
+      guest.vcpu.interrupter().interrupt();
+      guest.run(VcpuExit.Cancelled.class);
+      guest.runExpecting(new VcpuExit.IoIn(0x51, 2));
+      assertEquals(0xAB, guest.vcpu.registers().rbx() & 0xFF, "the in answered before the cancel");
+    }
+    try (TestGuest guest = longModeGuest()) {
+      guest.startKernel(GuestPrograms.LOAD_FROM_RBX, r -> r.with(Register.RBX, TestGuest.MMIO));
+      guest.runExpecting(new VcpuExit.MmioRead(TestGuest.MMIO, 8));
+      guest.vcpu.completeMmioRead(0x0123_4567_89AB_CDEFL);
+      guest.vcpu.interrupter().interrupt();
+      guest.run(VcpuExit.Cancelled.class);
+      guest.run(VcpuExit.Halt.class);
+      assertEquals(0x0123_4567_89AB_CDEFL, guest.vcpu.registers().rax(), "the MMIO read answer");
+    }
+  }
+
   @Test
   void interruptAfterTheVcpuClosedDoesNothing() {
     requires(Capability.CANCEL);
