@@ -274,9 +274,11 @@ public abstract class ArgumentTests extends ConformanceTestBase {
   }
 
   @Test
-  void partitionIsUnusableAfterClose() {
+  void partitionIsUnusableAfterCloseButItsHostMemoryIsNot() {
     Partition partition = partition();
-    try (GuestMemory memory = hypervisor().allocateMemory(PAGE)) {
+    try (GuestMemory memory = hypervisor().allocateMemory(PAGE);
+        Partition other = partition()) {
+      MemoryMapping mapping = partition.map(0, memory.segment(), MemoryFlag.READ_WRITE_EXECUTE);
       partition.close();
       assertTrue(partition.isClosed());
       var e =
@@ -285,7 +287,37 @@ public abstract class ArgumentTests extends ConformanceTestBase {
               () -> partition.map(0, memory.segment(), MemoryFlag.READ_WRITE_EXECUTE));
       assertMessage(e, "closed");
       assertThrows(ClosedResourceException.class, partition::createVcpu);
+      assertThrows(ClosedResourceException.class, partition::mappings);
+      if (hypervisor().has(Capability.UNMAP)) {
+        assertThrows(ClosedResourceException.class, () -> partition.unmap(mapping));
+      }
       partition.close(); // idempotent
+      // The partition owned the mapping, not the memory: it stays usable and mappable.
+      memory.segment().set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 42);
+      other.map(0, memory.segment(), MemoryFlag.READ_WRITE_EXECUTE);
+    }
+  }
+
+  @Test
+  void dirtyPagesOfAnUnmappedMappingIsRejected() {
+    requires(Capability.DIRTY_PAGE_TRACKING, Capability.UNMAP);
+    try (Partition partition = partition();
+        GuestMemory memory = hypervisor().allocateMemory(PAGE)) {
+      MemoryMapping mapping = partition.map(0, memory.segment(), TestGuest.trackedFlags());
+      partition.unmap(mapping);
+      assertThrows(IAE, () -> partition.dirtyPages(mapping));
+      var twice = assertThrows(IAE, () -> partition.unmap(mapping));
+      assertMessage(twice, "not .*mapp|no such mapping|unknown mapping");
+    }
+  }
+
+  @Test
+  void twoHypervisorsAreIndependent() {
+    try (Hypervisor second = provider().open();
+        TestGuest guest = longModeGuest()) {
+      second.close();
+      guest.startKernel(GuestPrograms.HLT, r -> r);
+      guest.run(VcpuExit.Halt.class); // the first hypervisor's partition still runs
     }
   }
 
@@ -298,6 +330,9 @@ public abstract class ArgumentTests extends ConformanceTestBase {
       assertThrows(ClosedResourceException.class, guest.vcpu::registers);
       assertThrows(
           ClosedResourceException.class, () -> guest.vcpu.setRegisters(Registers.initial()));
+      assertThrows(ClosedResourceException.class, guest.vcpu::specialRegisters);
+      assertThrows(
+          ClosedResourceException.class, () -> guest.vcpu.setSpecialRegisters(guest.kernelMode()));
       guest.vcpu.close(); // idempotent
     }
     try (TestGuest guest = longModeGuest()) {
