@@ -92,6 +92,14 @@ class KvmBackendTest {
     (byte) 0xF4, // hlt
   };
 
+  /** {@code 1: out 0x10,al; jmp 1b}. */
+  static final byte[] OUT_LOOP = {
+    (byte) 0xE6,
+    0x10, // out %al, $0x10
+    (byte) 0xEB,
+    (byte) 0xFC, // jmp -4
+  };
+
   /** {@code jmp $}. */
   static final byte[] SPIN = {(byte) 0xEB, (byte) 0xFE};
 
@@ -292,7 +300,8 @@ class KvmBackendTest {
   void interruptStopsASpinningGuestAndItRunsAgain() throws Exception {
     Guest g = guest(SPIN);
     var interrupter = g.vcpu().interrupter();
-    for (int round = 0; round < 3; round++) {
+    long[] latencies = new long[5];
+    for (int round = 0; round < latencies.length; round++) {
       long[] kickedAt = new long[1];
       CompletableFuture<Void> kicker =
           CompletableFuture.runAsync(
@@ -302,16 +311,74 @@ class KvmBackendTest {
                 interrupter.interrupt();
               });
       VcpuExit exit = g.vcpu().run();
-      long latency = System.nanoTime() - kickedAt[0];
+      long returnedAt = System.nanoTime();
       kicker.get(5, TimeUnit.SECONDS);
+      latencies[round] = TimeUnit.NANOSECONDS.toMicros(returnedAt - kickedAt[0]);
       assertEquals(new VcpuExit.Cancelled(), exit);
-      assertTrue(
-          latency < TimeUnit.MILLISECONDS.toNanos(50),
-          "run() returned %d µs after interrupt()".formatted(latency / 1000));
       assertEquals(CODE, g.vcpu().registers().rip(), "still at jmp $");
     }
+    // The median, so that one scheduling hiccup on a loaded 2-core machine does not fail the test;
+    // a broken kick would hang or take seconds every time.
+    long[] sorted = latencies.clone();
+    java.util.Arrays.sort(sorted);
+    assertTrue(
+        sorted[sorted.length / 2] < 50_000,
+        "run() returned after interrupt() in " + java.util.Arrays.toString(latencies) + " µs");
     g.bytes().set(ValueLayout.JAVA_BYTE, CODE, (byte) 0xF4); // hlt over the jmp
     assertEquals(new VcpuExit.Halt(), g.vcpu().run(), "the vCPU runs again after Cancelled");
+  }
+
+  @Test
+  void interruptsRacingWithShortRunsNeitherHangNorLinger() throws Exception {
+    Guest g = guest(OUT_LOOP);
+    var interrupter = g.vcpu().interrupter();
+    java.util.concurrent.atomic.AtomicBoolean stop =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    // Kicks land anywhere: before KVM_RUN, inside it, and while the thread runs Java code.
+    Thread hammer =
+        Thread.ofPlatform()
+            .start(
+                () -> {
+                  while (!stop.get()) {
+                    interrupter.interrupt();
+                    Thread.onSpinWait();
+                  }
+                });
+    int cancelled = 0;
+    int outs = 0;
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(500);
+    try {
+      while (System.nanoTime() < deadline) {
+        switch (g.vcpu().run()) {
+          case VcpuExit.Cancelled c -> cancelled++;
+          case VcpuExit.IoOut out -> outs++;
+          case VcpuExit other -> throw new AssertionError("unexpected " + other);
+        }
+      }
+    } finally {
+      stop.set(true);
+      hammer.join(5000);
+    }
+    assertTrue(cancelled > 0, "some runs were cancelled (" + outs + " outs)");
+    // At most one interrupt is still pending; after it, the guest runs normally.
+    VcpuExit next = g.vcpu().run();
+    if (next instanceof VcpuExit.Cancelled) {
+      next = g.vcpu().run();
+    }
+    assertEquals(new VcpuExit.IoOut(0x10, 1, 0), next);
+    assertEquals(new VcpuExit.IoOut(0x10, 1, 0), g.vcpu().run());
+  }
+
+  @Test
+  void aRunOnAnotherThreadIsKickedThere() throws Exception {
+    Guest g = guest(SPIN);
+    g.vcpu().interrupter().interrupt();
+    assertEquals(new VcpuExit.Cancelled(), g.vcpu().run()); // this thread
+    CompletableFuture<VcpuExit> elsewhere = new CompletableFuture<>();
+    Thread.ofPlatform().start(() -> elsewhere.complete(g.vcpu().run()));
+    sleep(30);
+    g.vcpu().interrupter().interrupt();
+    assertEquals(new VcpuExit.Cancelled(), elsewhere.get(5, TimeUnit.SECONDS));
   }
 
   @Test

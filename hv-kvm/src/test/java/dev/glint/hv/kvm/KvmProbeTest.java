@@ -14,8 +14,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The probe's reasons, each seen in a fresh JVM started with the flags that cause it (the probe
@@ -24,12 +26,19 @@ import org.junit.jupiter.api.Test;
 class KvmProbeTest {
 
   static String probeIn(String... jvmFlags) throws IOException, InterruptedException {
+    return probeIn(Map.of(), jvmFlags);
+  }
+
+  static String probeIn(Map<String, String> environment, String... jvmFlags)
+      throws IOException, InterruptedException {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(List.of(jvmFlags));
     command.addAll(
         List.of("-cp", System.getProperty("java.class.path"), ProbeMain.class.getName()));
-    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+    builder.environment().putAll(environment);
+    Process process = builder.start();
     String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(process.waitFor(60, TimeUnit.SECONDS), "probe JVM timed out");
     assertEquals(0, process.exitValue(), () -> "probe JVM failed:\n" + output);
@@ -62,6 +71,70 @@ class KvmProbeTest {
         output.lines().filter(l -> l.startsWith("capabilities=")).findFirst().orElseThrow();
     assertTrue(!capabilities.contains("CANCEL"), output);
     assertTrue(output.contains("interrupter=") && output.contains("glint.hv.kvm.signal"), output);
+  }
+
+  /**
+   * A test double of glibc's {@code open} and {@code ioctl}, loaded through {@code
+   * -Dglint.hv.kvm.libc}: {@code GLINT_FAKE} picks the failure, everything else goes to glibc.
+   */
+  static final String DOUBLE =
+      """
+      #define _GNU_SOURCE
+      #include <dlfcn.h>
+      #include <errno.h>
+      #include <stdarg.h>
+      #include <stdlib.h>
+      #include <string.h>
+      #include <linux/kvm.h>
+
+      static const char *fake(void) { const char *f = getenv("GLINT_FAKE"); return f ? f : ""; }
+
+      int open(const char *path, int flags, ...) {
+        va_list ap; va_start(ap, flags); int mode = va_arg(ap, int); va_end(ap);
+        if (!strcmp(fake(), "enoent")) { errno = ENOENT; return -1; }
+        if (!strcmp(fake(), "eacces")) { errno = EACCES; return -1; }
+        int (*real)(const char *, int, ...) = dlsym(RTLD_NEXT, "open");
+        return real(path, flags, mode);
+      }
+
+      int ioctl(int fd, unsigned long request, ...) {
+        va_list ap; va_start(ap, request); void *arg = va_arg(ap, void *); va_end(ap);
+        if (request == KVM_GET_API_VERSION && !strcmp(fake(), "api11")) return 11;
+        if (request == KVM_CHECK_EXTENSION && (long) arg == KVM_CAP_USER_MEMORY
+            && !strcmp(fake(), "nousermem")) return 0;
+        int (*real)(int, unsigned long, ...) = dlsym(RTLD_NEXT, "ioctl");
+        return real(fd, request, arg);
+      }
+      """;
+
+  @Test
+  void reasonsForABrokenKvmNameTheFix(@TempDir Path dir) throws Exception {
+    assumeTrue(
+        KvmLayoutTest.onPath("gcc"), "gcc is not on the PATH; cannot build the glibc double");
+    Path source = dir.resolve("double.c");
+    Path library = dir.resolve("libglintdouble.so");
+    Files.writeString(source, DOUBLE);
+    KvmLayoutTest.run(
+        List.of("gcc", "-shared", "-fPIC", "-o", library.toString(), source.toString(), "-ldl"));
+    String[] flags = {"--enable-native-access=ALL-UNNAMED", "-Dglint.hv.kvm.libc=" + library};
+    Map<String, String> expected =
+        Map.of(
+            "enoent", "reason=no /dev/kvm: load the kvm module or enable virtualization",
+            "eacces", "reason=/dev/kvm: permission denied",
+            "api11", "reason=KVM API version 11 on /dev/kvm; Glint needs 12",
+            "nousermem", "reason=KVM here lacks KVM_CAP_USER_MEMORY");
+    for (Map.Entry<String, String> fake : expected.entrySet()) {
+      String output = probeIn(Map.of("GLINT_FAKE", fake.getKey()), flags);
+      assertTrue(output.contains("available=false"), output);
+      assertTrue(output.contains(fake.getValue()), fake.getKey() + ":\n" + output);
+      if (fake.getKey().equals("eacces")) {
+        assertTrue(output.contains("add your user to group"), output);
+      }
+    }
+    // Without a fake, the double passes through and KVM works.
+    if (Files.isWritable(Path.of("/dev/kvm"))) {
+      assertTrue(probeIn(Map.of(), flags).contains("available=true"));
+    }
   }
 
   @Test
