@@ -62,7 +62,10 @@ final class TestGuest implements AutoCloseable {
   static final long FAULT_HANDLERS = 0xC000;
   static final long KERNEL_STACK = 0xD000;
   static final long KERNEL_STACK_TOP = 0xE000;
+
+  /** The supervisor-only data page, just above the kernel stack. */
   static final long SUPERVISOR_DATA = 0xE000;
+
   static final long KERNEL_CODE = 0x10000;
   static final long USER_CODE = 0x20000;
   static final long USER_READ_ONLY = 0x21000;
@@ -83,12 +86,10 @@ final class TestGuest implements AutoCloseable {
   static final int[][] USER_PORT_RANGES = {{0x10, 0x10}, {0x40, 0x20}, {0x3F8, 8}};
 
   static final int FAULT_VECTORS = 32;
-  private static final long FAULT_COMMON = FAULT_HANDLERS + FAULT_VECTORS * 16;
+  private static final long FAULT_COMMON =
+      FAULT_HANDLERS + FAULT_VECTORS * GuestPrograms.FAULT_STUB_SIZE;
 
   private static final TaskStateSegment TASK_STATE = taskState();
-
-  /** The page tables of the long-mode layout, built once (the builder is only read afterwards). */
-  private static final PageTableBuilder PAGE_TABLE_LAYOUT = pageTableLayout();
 
   final Hypervisor hypervisor;
   final GuestMemory ram;
@@ -162,7 +163,8 @@ final class TestGuest implements AutoCloseable {
 
   private void writeLongModeLayout() {
     MemorySegment memory = ram.segment();
-    PAGE_TABLE_LAYOUT.write(memory, 0, PAGE_TABLES, PAGE_TABLE_AREA);
+    // A builder per guest: builders are not thread-safe, and guests are built on many threads.
+    pageTableLayout().write(memory, 0, PAGE_TABLES, PAGE_TABLE_AREA);
     dev.glint.hv.x86.Gdt.write(memory, GDT, TSS, TASK_STATE.limit());
     TASK_STATE.write(memory, TSS);
     InterruptDescriptorTable idt = new InterruptDescriptorTable(FAULT_VECTORS);
