@@ -50,9 +50,7 @@ public abstract class ConcurrencyTests extends ConformanceTestBase {
   void interruptCancelsASpinningGuestPromptlyAndTheGuestThenContinues(TestGuest.Privilege privilege)
       throws Exception {
     requires(Capability.CANCEL);
-    if (privilege == TestGuest.Privilege.USER) {
-      requires(Capability.USER_MODE_ENTRY);
-    }
+    requires(privilege);
     ExecutorService vcpuThread = platformThreads(1);
     try (TestGuest guest = longModeGuest()) {
       long flag = TestGuest.USER_DATA;
