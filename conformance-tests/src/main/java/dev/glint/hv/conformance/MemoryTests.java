@@ -1,14 +1,18 @@
 package dev.glint.hv.conformance;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.glint.hv.Capability;
 import dev.glint.hv.GuestMemory;
 import dev.glint.hv.MemoryFlag;
 import dev.glint.hv.MemoryMapping;
+import dev.glint.hv.Partition;
 import dev.glint.hv.Register;
 import dev.glint.hv.Registers;
 import dev.glint.hv.VcpuExit;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.BitSet;
 import java.util.List;
@@ -169,6 +173,38 @@ public abstract class MemoryTests extends ConformanceTestBase {
       guest.run(VcpuExit.Halt.class);
       assertEquals(0x5117CE, memory.segment().get(ValueLayout.JAVA_LONG, offset + 8), "in slice");
       assertEquals(0, memory.segment().get(ValueLayout.JAVA_LONG, 8), "not at the start");
+    }
+  }
+
+  @Test
+  void memoryAboveFourGibIsMappedAtItsFullAddress() {
+    try (TestGuest guest = longModeGuest();
+        GuestMemory high = hypervisor().allocateMemory(TestGuest.EXTRA_REGION_SIZE)) {
+      guest.partition.map(TestGuest.HIGH_REGION, high.segment(), MemoryFlag.READ_WRITE_EXECUTE);
+      guest.startKernel(
+          GuestPrograms.STORE_RCX,
+          r -> r.with(Register.RBX, TestGuest.HIGH_REGION + 0x18).with(Register.RCX, 0x4_6167));
+      guest.run(VcpuExit.Halt.class);
+      assertEquals(0x4_6167, high.segment().get(ValueLayout.JAVA_LONG, 0x18), "above 4 GiB");
+      assertEquals(0, guest.readLong(0x18), "not at the address truncated to 32 bits");
+    }
+  }
+
+  /** Host memory need not come from {@code allocateMemory}: any native, page-aligned segment. */
+  @Test
+  void nativeMemoryFromAnArenaCanBeMapped() {
+    try (TestGuest guest = longModeGuest();
+        Arena arena = Arena.ofShared()) {
+      MemorySegment host = arena.allocate(TestGuest.EXTRA_REGION_SIZE, Partition.PAGE_SIZE);
+      MemoryMapping mapping =
+          guest.partition.map(TestGuest.EXTRA_REGION, host, MemoryFlag.READ_WRITE_EXECUTE);
+      guest.startKernel(
+          GuestPrograms.STORE_RCX,
+          r -> r.with(Register.RBX, TestGuest.EXTRA_REGION).with(Register.RCX, 0xA7E4A));
+      guest.run(VcpuExit.Halt.class);
+      assertEquals(0xA7E4A, host.get(ValueLayout.JAVA_LONG, 0));
+      guest.partition.close(); // before the arena frees the memory behind the mapping
+      assertTrue(guest.partition.isClosed(), "closed with " + mapping);
     }
   }
 

@@ -34,7 +34,7 @@ import java.util.function.UnaryOperator;
  *
  * <pre>
  *   0x00000  page 0                      not mapped in the page tables (a null access faults)
- *   0x01000  page tables                 8 pages reserved
+ *   0x01000  page tables                 8 pages reserved, all used: PML4, PDPT, 4 PDs, 2 PTs
  *   0x09000  GDT
  *   0x0A000  IDT, 32 gates to the fault stubs
  *   0x0B000  TSS, RSP0 = KERNEL_STACK_TOP, some ports allowed to CPL 3 (USER_PORT_RANGES)
@@ -49,6 +49,8 @@ import java.util.function.UnaryOperator;
  *   0x40000000  EXTRA_REGION (user, writable): one 2 MiB page in the page tables, so the CPU's
  *               large-page walk is exercised; tests back its first 16 pages when they need memory
  *   0xD0000000  MMIO page (user, writable): in the page tables, never backed
+ *   0x100000000 HIGH_REGION (user, writable): one 2 MiB page above 4 GiB, backed when a test
+ *               maps memory there
  * </pre>
  */
 final class TestGuest implements AutoCloseable {
@@ -78,6 +80,12 @@ final class TestGuest implements AutoCloseable {
   static final long EXTRA_REGION_SPAN = PageTableBuilder.LARGE_PAGE_SIZE;
 
   static final long MMIO = 0xD000_0000L;
+
+  /**
+   * A region above 4 GiB, one 2 MiB page in the page tables; tests back its first 16 pages when
+   * they need memory.
+   */
+  static final long HIGH_REGION = 0x1_0000_0000L;
 
   /**
    * The ports CPL-3 code may use, as (first, count) pairs: 0x10-0x1F, 0x40-0x5F, 0x3F8-0x3FF, so
@@ -158,7 +166,8 @@ final class TestGuest implements AutoCloseable {
         .map(USER_READ_ONLY, 0x1000, Set.of(PageAttribute.USER, PageAttribute.NO_EXECUTE))
         .map(USER_DATA, USER_STACK_TOP - USER_DATA, userData) // data and stack
         .map(EXTRA_REGION, EXTRA_REGION_SPAN, userData)
-        .map(MMIO, 0x1000, userData);
+        .map(MMIO, 0x1000, userData)
+        .map(HIGH_REGION, PageTableBuilder.LARGE_PAGE_SIZE, userData);
   }
 
   private void writeLongModeLayout() {
