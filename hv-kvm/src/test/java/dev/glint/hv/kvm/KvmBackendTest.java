@@ -100,6 +100,18 @@ class KvmBackendTest {
     (byte) 0xFC, // jmp -4
   };
 
+  /** {@code popcnt ax,bx; hlt}. */
+  static final byte[] POPCNT = {
+    (byte) 0xF3,
+    0x0F,
+    (byte) 0xB8,
+    (byte) 0xC3, // popcnt %bx, %ax
+    (byte) 0xF4, // hlt
+  };
+
+  /** {@code ud2}, run with an empty interrupt table so the CPU triple-faults. */
+  static final byte[] UD2 = {0x0F, 0x0B};
+
   /** {@code jmp $}. */
   static final byte[] SPIN = {(byte) 0xEB, (byte) 0xFE};
 
@@ -388,6 +400,55 @@ class KvmBackendTest {
     g.vcpu().interrupter().interrupt(); // twice is still one cancellation
     assertEquals(new VcpuExit.Cancelled(), g.vcpu().run());
     assertEquals(new VcpuExit.IoOut(0x10, 1, 0x42), g.vcpu().run());
+  }
+
+  @Test
+  void tripleFaultIsShutdown() {
+    Guest g = guest(UD2);
+    SpecialRegisters reset = g.vcpu().specialRegisters();
+    // Flat 32-bit protected mode (descriptor caches set directly, no GDT needed) with an empty IDT:
+    // the #UD cannot be delivered (#GP), nor can that (#DF): a triple fault.
+    Segment code =
+        new Segment(0, 0xFFFF_FFFFL, 0x08, 0xB, true, 0, true, false, false, true, false);
+    Segment data =
+        new Segment(0, 0xFFFF_FFFFL, 0x10, 0x3, true, 0, true, false, false, true, false);
+    g.vcpu()
+        .setSpecialRegisters(
+            new SpecialRegisters(
+                code,
+                data,
+                data,
+                data,
+                data,
+                data,
+                reset.tr(),
+                reset.ldt(),
+                reset.gdt(),
+                new DescriptorTable(0, 0),
+                reset.cr0() | 1,
+                0,
+                0,
+                0,
+                0,
+                0,
+                reset.apicBase()));
+    assertEquals(new VcpuExit.Shutdown(), g.vcpu().run());
+  }
+
+  @Test
+  void popcntAtCpl0IsAnInternalErrorOnPvmAndRunsElsewhere() {
+    Guest g = guest(POPCNT);
+    g.vcpu().setRegisters(g.vcpu().registers().with(dev.glint.hv.Register.RBX, 0xF0F0));
+    VcpuExit exit = g.vcpu().run();
+    if (hypervisor.privilegedExecution() == PrivilegedExecution.EMULATED) {
+      // machine-facts.md: KVM's emulator does not know popcnt, so PVM stops the VM at CPL 0.
+      VcpuExit.InternalError error = assertInstanceOf(VcpuExit.InternalError.class, exit);
+      assertEquals(1, error.code(), error.description());
+      assertTrue(error.description().contains("KVM_INTERNAL_ERROR_EMULATION"), error.description());
+    } else {
+      assertEquals(new VcpuExit.Halt(), exit);
+      assertEquals(8, g.vcpu().registers().rax() & 0xFFFF);
+    }
   }
 
   @Test

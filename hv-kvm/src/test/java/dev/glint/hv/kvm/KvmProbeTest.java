@@ -31,11 +31,15 @@ class KvmProbeTest {
 
   static String probeIn(Map<String, String> environment, String... jvmFlags)
       throws IOException, InterruptedException {
+    return runIn(ProbeMain.class, environment, jvmFlags);
+  }
+
+  static String runIn(Class<?> main, Map<String, String> environment, String... jvmFlags)
+      throws IOException, InterruptedException {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(List.of(jvmFlags));
-    command.addAll(
-        List.of("-cp", System.getProperty("java.class.path"), ProbeMain.class.getName()));
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
     builder.environment().putAll(environment);
     Process process = builder.start();
@@ -100,6 +104,10 @@ class KvmProbeTest {
       int ioctl(int fd, unsigned long request, ...) {
         va_list ap; va_start(ap, request); void *arg = va_arg(ap, void *); va_end(ap);
         if (request == KVM_GET_API_VERSION && !strcmp(fake(), "api11")) return 11;
+        if (request == KVM_SET_USER_MEMORY_REGION && !strcmp(fake(), "failslot")) {
+          errno = EEXIST; return -1;
+        }
+        if (request == KVM_SET_CPUID2 && !strcmp(fake(), "failcpuid")) { errno = E2BIG; return -1; }
         if (request == KVM_CHECK_EXTENSION && (long) arg == KVM_CAP_USER_MEMORY
             && !strcmp(fake(), "nousermem")) return 0;
         int (*real)(int, unsigned long, ...) = dlsym(RTLD_NEXT, "ioctl");
@@ -107,8 +115,7 @@ class KvmProbeTest {
       }
       """;
 
-  @Test
-  void reasonsForABrokenKvmNameTheFix(@TempDir Path dir) throws Exception {
+  static String[] doubleFlags(Path dir) throws Exception {
     assumeTrue(
         KvmLayoutTest.onPath("gcc"), "gcc is not on the PATH; cannot build the glibc double");
     Path source = dir.resolve("double.c");
@@ -116,7 +123,33 @@ class KvmProbeTest {
     Files.writeString(source, DOUBLE);
     KvmLayoutTest.run(
         List.of("gcc", "-shared", "-fPIC", "-o", library.toString(), source.toString(), "-ldl"));
-    String[] flags = {"--enable-native-access=ALL-UNNAMED", "-Dglint.hv.kvm.libc=" + library};
+    return new String[] {"--enable-native-access=ALL-UNNAMED", "-Dglint.hv.kvm.libc=" + library};
+  }
+
+  @Test
+  void failedCallsNameTheCallAndLeakNothing(@TempDir Path dir) throws Exception {
+    assumeTrue(Files.isWritable(Path.of("/dev/kvm")), "/dev/kvm is not accessible");
+    String[] flags = doubleFlags(dir);
+    String slot = runIn(FailureMain.class, Map.of("GLINT_FAKE", "failslot"), flags);
+    assertTrue(
+        slot.contains(
+            "map=kvm: KVM_SET_USER_MEMORY_REGION failed (EEXIST, code 17): kvm partition 'fail':"
+                + " slot 0, GPA 0x100000, size 0x10000"),
+        slot);
+    assertTrue(slot.contains("vcpu=ok"), slot);
+    String cpuid = runIn(FailureMain.class, Map.of("GLINT_FAKE", "failcpuid"), flags);
+    assertTrue(cpuid.contains("map=ok"), cpuid);
+    assertTrue(cpuid.contains("vcpu=kvm: KVM_SET_CPUID2 failed (E2BIG, code 7)"), cpuid);
+    for (String output : List.of(slot, cpuid)) {
+      String fds = output.lines().filter(l -> l.startsWith("fds=")).findFirst().orElseThrow();
+      String[] counts = fds.substring(4).split(",");
+      assertEquals(counts[0], counts[1], "open fds before and after 20 failing partitions");
+    }
+  }
+
+  @Test
+  void reasonsForABrokenKvmNameTheFix(@TempDir Path dir) throws Exception {
+    String[] flags = doubleFlags(dir);
     Map<String, String> expected =
         Map.of(
             "enoent", "reason=no /dev/kvm: load the kvm module or enable virtualization",

@@ -39,6 +39,10 @@ import java.util.concurrent.TimeUnit;
  * <p>The same lock marks the vCPU busy during every call that touches the {@code kvm_run} mapping,
  * so a close from another thread waits for (and, for a run, interrupts) the call instead of
  * unmapping memory under it.
+ *
+ * <p>Run vCPUs on platform threads: the tid is taken per {@code run()}, and while {@code KVM_RUN}
+ * is in progress the downcall pins a virtual thread to its carrier, but a virtual thread may move
+ * between {@code gettid()} and the downcall.
  */
 final class KvmKicker implements VcpuInterrupter {
   private static final long CLOSE_WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
