@@ -9,4 +9,9 @@ module dev.glint.hv.conformance {
   requires transitive org.junit.jupiter.params;
 
   exports dev.glint.hv.conformance;
+
+  // JUnit calls the package-private test methods reflectively when the suite runs on the module
+  // path.
+  opens dev.glint.hv.conformance to
+      org.junit.platform.commons;
 }

@@ -13,6 +13,7 @@ import dev.glint.hv.MemoryMapping;
 import dev.glint.hv.MissingCapabilityException;
 import dev.glint.hv.Partition;
 import dev.glint.hv.PartitionConfig;
+import dev.glint.hv.Register;
 import dev.glint.hv.Registers;
 import dev.glint.hv.Vcpu;
 import dev.glint.hv.VcpuExit;
@@ -147,7 +148,28 @@ public abstract class ArgumentTests extends ConformanceTestBase {
   }
 
   @Test
+  void allocatedMemoryIsPageAlignedZeroedAndOfTheRequestedSize() {
+    try (GuestMemory memory = hypervisor().allocateMemory(64 * PAGE)) {
+      MemorySegment segment = memory.segment();
+      assertEquals(64 * PAGE, memory.byteSize());
+      assertEquals(64 * PAGE, segment.byteSize());
+      assertEquals(0, segment.address() % PAGE, "page-aligned address");
+      assertTrue(segment.isNative() && !segment.isReadOnly(), "native and writable");
+      for (long offset = 0; offset < segment.byteSize(); offset += 8) {
+        if (segment.get(java.lang.foreign.ValueLayout.JAVA_LONG, offset) != 0) {
+          throw new AssertionError("allocated memory is not zero at offset " + offset);
+        }
+      }
+    }
+  }
+
+  @Test
   void badMemorySizesAreRejected() {
+    long max = hypervisor().maxMemoryBytes();
+    if (max <= Long.MAX_VALUE - 2 * PAGE) {
+      var tooBig = assertThrows(IAE, () -> hypervisor().allocateMemory(max + PAGE));
+      assertMessage(tooBig, "max|exceed|large|limit");
+    }
     for (long size : new long[] {0, -PAGE, PAGE + 1}) {
       var e = assertThrows(IAE, () -> hypervisor().allocateMemory(size), "size " + size);
       assertMessage(e, "multiple of 4096|page|positive");
@@ -167,12 +189,25 @@ public abstract class ArgumentTests extends ConformanceTestBase {
   void runWithAnUnansweredIoInIsRejectedAndTheAnswerStillWorks() {
     try (TestGuest guest = longModeGuest()) {
       guest.startKernel(GuestPrograms.IN_SIZES, r -> r);
-      assertEquals(new VcpuExit.IoIn(0x50, 1), guest.run(VcpuExit.IoIn.class));
+      guest.runExpecting(new VcpuExit.IoIn(0x50, 1));
       var e = assertThrows(IllegalStateException.class, guest.vcpu::run);
       assertMessage(e, "completeIoIn");
       guest.vcpu.completeIoIn(0x42);
-      assertEquals(new VcpuExit.IoIn(0x51, 2), guest.run(VcpuExit.IoIn.class));
+      guest.runExpecting(new VcpuExit.IoIn(0x51, 2));
       assertEquals(0x42, guest.vcpu.registers().rbx() & 0xFF, "the late answer reached the guest");
+    }
+  }
+
+  @Test
+  void runWithAnUnansweredMmioReadIsRejectedAndTheAnswerStillWorks() {
+    try (TestGuest guest = longModeGuest()) {
+      guest.startKernel(GuestPrograms.LOAD_FROM_RBX, r -> r.with(Register.RBX, TestGuest.MMIO));
+      guest.runExpecting(new VcpuExit.MmioRead(TestGuest.MMIO, 8));
+      var e = assertThrows(IllegalStateException.class, guest.vcpu::run);
+      assertMessage(e, "completeMmioRead");
+      guest.vcpu.completeMmioRead(0x0123_4567_89AB_CDEFL);
+      guest.run(VcpuExit.Halt.class);
+      assertEquals(0x0123_4567_89AB_CDEFL, guest.vcpu.registers().rax(), "the late answer");
     }
   }
 
@@ -239,9 +274,11 @@ public abstract class ArgumentTests extends ConformanceTestBase {
   }
 
   @Test
-  void partitionIsUnusableAfterClose() {
+  void partitionIsUnusableAfterCloseButItsHostMemoryIsNot() {
     Partition partition = partition();
-    try (GuestMemory memory = hypervisor().allocateMemory(PAGE)) {
+    try (GuestMemory memory = hypervisor().allocateMemory(PAGE);
+        Partition other = partition()) {
+      MemoryMapping mapping = partition.map(0, memory.segment(), MemoryFlag.READ_WRITE_EXECUTE);
       partition.close();
       assertTrue(partition.isClosed());
       var e =
@@ -250,7 +287,37 @@ public abstract class ArgumentTests extends ConformanceTestBase {
               () -> partition.map(0, memory.segment(), MemoryFlag.READ_WRITE_EXECUTE));
       assertMessage(e, "closed");
       assertThrows(ClosedResourceException.class, partition::createVcpu);
+      assertThrows(ClosedResourceException.class, partition::mappings);
+      if (hypervisor().has(Capability.UNMAP)) {
+        assertThrows(ClosedResourceException.class, () -> partition.unmap(mapping));
+      }
       partition.close(); // idempotent
+      // The partition owned the mapping, not the memory: it stays usable and mappable.
+      memory.segment().set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 42);
+      other.map(0, memory.segment(), MemoryFlag.READ_WRITE_EXECUTE);
+    }
+  }
+
+  @Test
+  void dirtyPagesOfAnUnmappedMappingIsRejected() {
+    requires(Capability.DIRTY_PAGE_TRACKING, Capability.UNMAP);
+    try (Partition partition = partition();
+        GuestMemory memory = hypervisor().allocateMemory(PAGE)) {
+      MemoryMapping mapping = partition.map(0, memory.segment(), TestGuest.trackedFlags());
+      partition.unmap(mapping);
+      assertThrows(IAE, () -> partition.dirtyPages(mapping));
+      var twice = assertThrows(IAE, () -> partition.unmap(mapping));
+      assertMessage(twice, "not .*mapp|no such mapping|unknown mapping");
+    }
+  }
+
+  @Test
+  void twoHypervisorsAreIndependent() {
+    try (Hypervisor second = provider().open();
+        TestGuest guest = longModeGuest()) {
+      second.close();
+      guest.startKernel(GuestPrograms.HLT, r -> r);
+      guest.run(VcpuExit.Halt.class); // the first hypervisor's partition still runs
     }
   }
 
@@ -263,6 +330,9 @@ public abstract class ArgumentTests extends ConformanceTestBase {
       assertThrows(ClosedResourceException.class, guest.vcpu::registers);
       assertThrows(
           ClosedResourceException.class, () -> guest.vcpu.setRegisters(Registers.initial()));
+      assertThrows(ClosedResourceException.class, guest.vcpu::specialRegisters);
+      assertThrows(
+          ClosedResourceException.class, () -> guest.vcpu.setSpecialRegisters(guest.kernelMode()));
       guest.vcpu.close(); // idempotent
     }
     try (TestGuest guest = longModeGuest()) {

@@ -2,11 +2,13 @@ package dev.glint.hv.conformance;
 
 import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.glint.hv.Availability;
 import dev.glint.hv.Capability;
+import dev.glint.hv.HypervisorException;
 import dev.glint.hv.Register;
 import dev.glint.hv.Registers;
 import dev.glint.hv.SpecialRegisters;
@@ -83,6 +85,25 @@ public abstract class ExecutionModeTests extends ConformanceTestBase {
     }
   }
 
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(TestGuest.Privilege.class)
+  void sseRunsInTheLongModeTheHelpersSetUp(TestGuest.Privilege privilege) {
+    requires(privilege);
+    try (TestGuest guest = longModeGuest()) {
+      byte[] pattern = new byte[16];
+      for (int i = 0; i < pattern.length; i++) {
+        pattern[i] = (byte) (0xA0 + i);
+      }
+      guest.write(TestGuest.USER_DATA, pattern);
+      guest.start(
+          privilege, GuestPrograms.SSE_COPY, r -> r.with(Register.RBX, TestGuest.USER_DATA));
+      guest.runToDone();
+      assertEquals(guest.readLong(TestGuest.USER_DATA), guest.readLong(TestGuest.USER_DATA + 16));
+      assertEquals(
+          guest.readLong(TestGuest.USER_DATA + 8), guest.readLong(TestGuest.USER_DATA + 24));
+    }
+  }
+
   @Test
   void haltExitsAndTheNextRunContinuesAfterIt() {
     try (TestGuest guest = longModeGuest()) {
@@ -94,6 +115,20 @@ public abstract class ExecutionModeTests extends ConformanceTestBase {
     }
   }
 
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(TestGuest.Privilege.class)
+  void registersSetBetweenExitsReachTheGuest(TestGuest.Privilege privilege) {
+    requires(privilege);
+    try (TestGuest guest = longModeGuest()) {
+      guest.start(privilege, GuestPrograms.OUT_EAX_TWICE, r -> r.with(Register.RAX, 0x1111));
+      guest.runExpectingOut(0x10, 4, 0x1111);
+      // A backend that stages register writes must not lose this one, nor apply a stale copy.
+      guest.vcpu.setRegisters(guest.vcpu.registers().withRax(0x2222));
+      assertEquals(0x2222, guest.vcpu.registers().rax(), "read back before the run");
+      guest.runExpectingOut(0x11, 4, 0x2222);
+    }
+  }
+
   @Test
   void tripleFaultShutsDown() {
     try (TestGuest guest = longModeGuest()) {
@@ -101,6 +136,52 @@ public abstract class ExecutionModeTests extends ConformanceTestBase {
       // #UD cannot be delivered through an IDT of limit 0: #GP, then #DF, then shutdown.
       guest.vcpu.setSpecialRegisters(guest.kernelModeWithoutIdt());
       guest.run(VcpuExit.Shutdown.class);
+      // New registers make the vCPU usable again, as the SPI promises.
+      guest.startKernel(GuestPrograms.HALT_THEN_OUT, r -> r);
+      guest.run(VcpuExit.Halt.class);
+      guest.runExpectingOut(0x10, 4, 0x600D);
+    }
+  }
+
+  /**
+   * Special registers no CPU accepts (CR0.PG without CR0.PE) are refused with a {@link
+   * HypervisorException}, either when set or, for a backend that stages them, at the next run; or
+   * the run reports a failed entry. Never a crash, never a guest run.
+   */
+  @Test
+  void impossibleSpecialRegistersAreRefused() {
+    try (TestGuest guest = longModeGuest()) {
+      guest.startKernel(GuestPrograms.HLT, r -> r);
+      SpecialRegisters valid = guest.kernelMode();
+      SpecialRegisters pagingWithoutProtection =
+          new SpecialRegisters(
+              valid.cs(),
+              valid.ds(),
+              valid.es(),
+              valid.fs(),
+              valid.gs(),
+              valid.ss(),
+              valid.tr(),
+              valid.ldt(),
+              valid.gdt(),
+              valid.idt(),
+              X86.CR0_PG | X86.CR0_ET,
+              valid.cr2(),
+              valid.cr3(),
+              valid.cr4(),
+              valid.cr8(),
+              valid.efer(),
+              valid.apicBase());
+      try {
+        guest.vcpu.setSpecialRegisters(pagingWithoutProtection);
+        VcpuExit exit = guest.vcpu.run();
+        assertTrue(
+            exit instanceof VcpuExit.FailEntry || exit instanceof VcpuExit.InternalError,
+            () -> "CR0 0x80000010 (PG without PE) ran the guest: " + exit);
+      } catch (HypervisorException expected) {
+        assertEquals(hypervisor().name(), expected.backend(), "backend in " + expected);
+        assertFalse(expected.operation().isEmpty(), "operation in " + expected);
+      }
     }
   }
 

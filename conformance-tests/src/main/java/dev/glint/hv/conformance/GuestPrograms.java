@@ -149,6 +149,21 @@ final class GuestPrograms {
           "e6 1f", //       out 0x1f, al  ; DONE_PORT
           "f4"); //         hlt
 
+  /**
+   * String I/O: {@code rep insb} of 4 bytes from port 0x50 to [RDI], then {@code rep outsb} of the
+   * 4 bytes at [RSI] to port 0x51, then done.
+   */
+  static final byte[] STRING_IO =
+      hex(
+          "66 ba 50 00", //    mov dx, 0x50
+          "b9 04 00 00 00", // mov ecx, 4
+          "f3 6c", //          rep insb        ; byte [rdi++] = in(dx), 4 times
+          "66 ba 51 00", //    mov dx, 0x51
+          "b9 04 00 00 00", // mov ecx, 4
+          "f3 6e", //          rep outsb       ; out(dx, byte [rsi++]), 4 times
+          "e6 1f", //          out 0x1f, al    ; DONE_PORT
+          "f4"); //            hlt
+
   /** Halt, then report 0x600D on port 0x10 (so the run after a halt continues), then halt. */
   static final byte[] HALT_THEN_OUT =
       hex(
@@ -212,6 +227,36 @@ final class GuestPrograms {
           "b8 0d 60 00 00", // mov eax, 0x600d
           "e7 11", //          out 0x11, eax
           "f4"); //            hlt
+
+  /** Writes EAX to port 0x10, then EAX to port 0x11 (so the host can change RAX in between). */
+  static final byte[] OUT_EAX_TWICE =
+      hex(
+          "e7 10", // out 0x10, eax
+          "e7 11", // out 0x11, eax
+          "f4"); //   hlt
+
+  /**
+   * Copies 16 bytes from [RBX] to [RBX+16] through XMM0, then done: runs only if the mode enables
+   * SSE (CR0.EM clear, CR4.OSFXSR set), as compiled guest code expects.
+   */
+  static final byte[] SSE_COPY =
+      hex(
+          "f3 0f 6f 03", //    movdqu xmm0, [rbx]
+          "f3 0f 7f 43 10", // movdqu [rbx+0x10], xmm0
+          "e6 1f", //          out 0x1f, al   ; DONE_PORT
+          "f4"); //            hlt
+
+  /** Divides by zero: #DE at offset 2. */
+  static final byte[] DIVIDE_BY_ZERO =
+      hex(
+          "31 c9", // xor ecx, ecx
+          "f7 f1"); // div ecx
+
+  /** The offset of the spin loop's first instruction in {@link #SPIN_UNTIL_FLAG}. */
+  static final int SPIN_LOOP_START = 2;
+
+  /** The offset just after the spin loop's last instruction in {@link #SPIN_UNTIL_FLAG}. */
+  static final int SPIN_LOOP_END = 7;
 
   /** {@code ud2}: raises #UD. */
   static final byte[] UD2 = hex("0f 0b"); // ud2

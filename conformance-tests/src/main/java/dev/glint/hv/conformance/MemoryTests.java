@@ -1,14 +1,18 @@
 package dev.glint.hv.conformance;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.glint.hv.Capability;
 import dev.glint.hv.GuestMemory;
 import dev.glint.hv.MemoryFlag;
 import dev.glint.hv.MemoryMapping;
+import dev.glint.hv.Partition;
 import dev.glint.hv.Register;
 import dev.glint.hv.Registers;
 import dev.glint.hv.VcpuExit;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.BitSet;
 import java.util.List;
@@ -36,19 +40,14 @@ public abstract class MemoryTests extends ConformanceTestBase {
           privilege,
           GuestPrograms.MMIO,
           r -> r.with(Register.RBX, base).with(Register.RCX, 0x0102_0304_0506_0708L));
-      assertEquals(
-          new VcpuExit.MmioWrite(base + 0x10, 4, 0xDEAD_BEEFL),
-          guest.run(VcpuExit.MmioWrite.class));
-      assertEquals(
-          new VcpuExit.MmioWrite(base + 0x1, 1, 0x5A), guest.run(VcpuExit.MmioWrite.class));
-      assertEquals(
-          new VcpuExit.MmioWrite(base + 0x18, 8, 0x0102_0304_0506_0708L),
-          guest.run(VcpuExit.MmioWrite.class));
-      assertEquals(new VcpuExit.MmioRead(base + 0x20, 4), guest.run(VcpuExit.MmioRead.class));
+      guest.runExpecting(new VcpuExit.MmioWrite(base + 0x10, 4, 0xDEAD_BEEFL));
+      guest.runExpecting(new VcpuExit.MmioWrite(base + 0x1, 1, 0x5A));
+      guest.runExpecting(new VcpuExit.MmioWrite(base + 0x18, 8, 0x0102_0304_0506_0708L));
+      guest.runExpecting(new VcpuExit.MmioRead(base + 0x20, 4));
       guest.vcpu.completeMmioRead(0x1234_5678L);
-      assertEquals(new VcpuExit.MmioRead(base + 0x30, 2), guest.run(VcpuExit.MmioRead.class));
+      guest.runExpecting(new VcpuExit.MmioRead(base + 0x30, 2));
       guest.vcpu.completeMmioRead(0xFFFF_BEEFL); // only the low 2 bytes may reach DX
-      assertEquals(new VcpuExit.MmioRead(base + 0x28, 8), guest.run(VcpuExit.MmioRead.class));
+      guest.runExpecting(new VcpuExit.MmioRead(base + 0x28, 8));
       guest.vcpu.completeMmioRead(0x1122_3344_5566_7788L);
       guest.runToDone();
       Registers registers = guest.vcpu.registers();
@@ -68,9 +67,7 @@ public abstract class MemoryTests extends ConformanceTestBase {
       guest.startKernel(
           GuestPrograms.READ_WRITE_READ, r -> r.with(Register.RBX, TestGuest.EXTRA_REGION));
       // The first read is served from memory without an exit.
-      assertEquals(
-          new VcpuExit.MmioWrite(TestGuest.EXTRA_REGION, 4, 0x5566_7788L),
-          guest.run(VcpuExit.MmioWrite.class));
+      guest.runExpecting(new VcpuExit.MmioWrite(TestGuest.EXTRA_REGION, 4, 0x5566_7788L));
       guest.run(VcpuExit.Halt.class);
       Registers registers = guest.vcpu.registers();
       assertEquals(0x1122_3344L, registers.rax(), "read before the write");
@@ -116,11 +113,98 @@ public abstract class MemoryTests extends ConformanceTestBase {
       assertEquals(0x1111_1111, second.segment().get(ValueLayout.JAVA_INT, 0), "while mapped");
       guest.partition.unmap(mapping);
       assertEquals(List.of(guest.ramMapping), guest.partition.mappings());
-      assertEquals(
-          new VcpuExit.MmioWrite(TestGuest.EXTRA_REGION, 4, 0x2222_2222L),
-          guest.run(VcpuExit.MmioWrite.class));
+      guest.runExpecting(new VcpuExit.MmioWrite(TestGuest.EXTRA_REGION, 4, 0x2222_2222L));
       assertEquals(
           0x1111_1111, second.segment().get(ValueLayout.JAVA_INT, 0), "unchanged after unmap");
+    }
+  }
+
+  /**
+   * Mappings change between runs: an address that exited as MMIO is then served from memory mapped
+   * there, and a different memory mapped at the same address after an unmap is seen instead of the
+   * old one (no stale translation survives a change of the memory map).
+   */
+  @Test
+  void mappingChangesBetweenRunsAreSeenByTheGuest() {
+    requires(Capability.UNMAP);
+    try (TestGuest guest = longModeGuest();
+        GuestMemory first = hypervisor().allocateMemory(TestGuest.EXTRA_REGION_SIZE);
+        GuestMemory second = hypervisor().allocateMemory(TestGuest.EXTRA_REGION_SIZE)) {
+      first.segment().set(ValueLayout.JAVA_LONG, 0, 0x1111);
+      second.segment().set(ValueLayout.JAVA_LONG, 0, 0x2222);
+      guest.startKernel(
+          GuestPrograms.LOAD_FROM_RBX, r -> r.with(Register.RBX, TestGuest.EXTRA_REGION));
+      guest.runExpecting(new VcpuExit.MmioRead(TestGuest.EXTRA_REGION, 8));
+      guest.vcpu.completeMmioRead(0x0BAD);
+      guest.run(VcpuExit.Halt.class);
+      assertEquals(0x0BAD, guest.vcpu.registers().rax(), "unbacked: the host's answer");
+
+      MemoryMapping mapping =
+          guest.partition.map(
+              TestGuest.EXTRA_REGION, first.segment(), MemoryFlag.READ_WRITE_EXECUTE);
+      rerun(guest);
+      assertEquals(0x1111, guest.vcpu.registers().rax(), "after map: the first memory");
+
+      guest.partition.unmap(mapping);
+      guest.partition.map(TestGuest.EXTRA_REGION, second.segment(), MemoryFlag.READ_WRITE_EXECUTE);
+      rerun(guest);
+      assertEquals(0x2222, guest.vcpu.registers().rax(), "after remap: the second memory");
+    }
+  }
+
+  /** Runs {@link GuestPrograms#LOAD_FROM_RBX} again from its start, to its halt. */
+  private static void rerun(TestGuest guest) {
+    guest.vcpu.setRegisters(guest.vcpu.registers().withRip(TestGuest.KERNEL_CODE));
+    guest.run(VcpuExit.Halt.class);
+  }
+
+  @Test
+  void aPageAlignedSliceOfGuestMemoryMapsThatSlice() {
+    try (TestGuest guest = longModeGuest();
+        GuestMemory memory = hypervisor().allocateMemory(4 * TestGuest.EXTRA_REGION_SIZE)) {
+      long offset = 2 * TestGuest.EXTRA_REGION_SIZE;
+      guest.partition.map(
+          TestGuest.EXTRA_REGION,
+          memory.segment().asSlice(offset, TestGuest.EXTRA_REGION_SIZE),
+          MemoryFlag.READ_WRITE_EXECUTE);
+      guest.startKernel(
+          GuestPrograms.STORE_RCX,
+          r -> r.with(Register.RBX, TestGuest.EXTRA_REGION + 8).with(Register.RCX, 0x5117CE));
+      guest.run(VcpuExit.Halt.class);
+      assertEquals(0x5117CE, memory.segment().get(ValueLayout.JAVA_LONG, offset + 8), "in slice");
+      assertEquals(0, memory.segment().get(ValueLayout.JAVA_LONG, 8), "not at the start");
+    }
+  }
+
+  @Test
+  void memoryAboveFourGibIsMappedAtItsFullAddress() {
+    try (TestGuest guest = longModeGuest();
+        GuestMemory high = hypervisor().allocateMemory(TestGuest.EXTRA_REGION_SIZE)) {
+      guest.partition.map(TestGuest.HIGH_REGION, high.segment(), MemoryFlag.READ_WRITE_EXECUTE);
+      guest.startKernel(
+          GuestPrograms.STORE_RCX,
+          r -> r.with(Register.RBX, TestGuest.HIGH_REGION + 0x18).with(Register.RCX, 0x4_6167));
+      guest.run(VcpuExit.Halt.class);
+      assertEquals(0x4_6167, high.segment().get(ValueLayout.JAVA_LONG, 0x18), "above 4 GiB");
+      assertEquals(0, guest.readLong(0x18), "not at the address truncated to 32 bits");
+    }
+  }
+
+  /** Host memory need not come from {@code allocateMemory}: any native, page-aligned segment. */
+  @Test
+  void nativeMemoryFromAnArenaCanBeMapped() {
+    try (TestGuest guest = longModeGuest();
+        Arena arena = Arena.ofShared()) {
+      MemorySegment host = arena.allocate(TestGuest.EXTRA_REGION_SIZE, Partition.PAGE_SIZE);
+      MemoryMapping mapping =
+          guest.partition.map(TestGuest.EXTRA_REGION, host, MemoryFlag.READ_WRITE_EXECUTE);
+      guest.startKernel(
+          GuestPrograms.STORE_RCX,
+          r -> r.with(Register.RBX, TestGuest.EXTRA_REGION).with(Register.RCX, 0xA7E4A));
+      guest.run(VcpuExit.Halt.class);
+      assertEquals(0xA7E4A, host.get(ValueLayout.JAVA_LONG, 0));
+      guest.partition.close(); // before the arena frees the memory behind the mapping
+      assertTrue(guest.partition.isClosed(), "closed with " + mapping);
     }
   }
 

@@ -1,10 +1,18 @@
 package dev.glint.hv.conformance;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.glint.hv.Capability;
+import dev.glint.hv.GuestMemory;
+import dev.glint.hv.Hypervisor;
+import dev.glint.hv.MemoryFlag;
+import dev.glint.hv.MemoryMapping;
+import dev.glint.hv.Register;
 import dev.glint.hv.VcpuExit;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.OptionalLong;
@@ -20,6 +28,7 @@ public abstract class ResourceTests extends ConformanceTestBase {
 
   static final int CYCLES = 1000;
   static final int WARM_UP_CYCLES = 20;
+  static final int HYPERVISOR_CYCLES = 200;
 
   /** Growth allowed in open file descriptors: the JVM may open a file or two meanwhile. */
   static final long FD_TOLERANCE = 3;
@@ -80,6 +89,75 @@ public abstract class ResourceTests extends ConformanceTestBase {
           () ->
               "mapped address space grew by %d MiB over %d cycles"
                   .formatted((after - before) >> 20, CYCLES));
+    }
+  }
+
+  /**
+   * Opening and closing the hypervisor itself, with a partition run in each, leaves nothing behind
+   * either (a backend holds a device handle per open hypervisor).
+   */
+  @Test
+  void hypervisorOpenCloseCyclesLeaveNoFileDescriptorOrMappingBehind() {
+    for (int i = 0; i < WARM_UP_CYCLES; i++) {
+      hypervisorCycle();
+    }
+    OptionalLong fdsBefore = count(Path.of("/proc/self/fd"));
+    OptionalLong mapsBefore = lines(Path.of("/proc/self/maps"));
+    for (int i = 0; i < HYPERVISOR_CYCLES; i++) {
+      hypervisorCycle();
+    }
+    OptionalLong fdsAfter = count(Path.of("/proc/self/fd"));
+    OptionalLong mapsAfter = lines(Path.of("/proc/self/maps"));
+    if (fdsBefore.isPresent() && fdsAfter.isPresent()) {
+      long before = fdsBefore.getAsLong();
+      long after = fdsAfter.getAsLong();
+      assertTrue(
+          after <= before + FD_TOLERANCE,
+          () ->
+              "open file descriptors grew from %d to %d over %d hypervisor cycles"
+                  .formatted(before, after, HYPERVISOR_CYCLES));
+    }
+    if (mapsBefore.isPresent() && mapsAfter.isPresent()) {
+      long before = mapsBefore.getAsLong();
+      long after = mapsAfter.getAsLong();
+      assertTrue(
+          after <= before + MAPPING_TOLERANCE,
+          () ->
+              "memory mappings grew from %d to %d over %d hypervisor cycles"
+                  .formatted(before, after, HYPERVISOR_CYCLES));
+    }
+  }
+
+  private void hypervisorCycle() {
+    try (Hypervisor own = provider().open();
+        TestGuest guest = TestGuest.longMode(own, "conformance-hypervisor-cycle")) {
+      guest.startKernel(GuestPrograms.HLT, r -> r);
+      guest.run(VcpuExit.Halt.class);
+    }
+  }
+
+  /**
+   * Mapping and unmapping the same memory a thousand times in one partition must free what each
+   * mapping holds (KVM has a few hundred memory slots): a leak makes a later map fail.
+   */
+  @Test
+  void thousandMapUnmapCyclesInOnePartitionReuseTheirResources() {
+    requires(Capability.UNMAP);
+    try (TestGuest guest = longModeGuest();
+        GuestMemory memory = hypervisor().allocateMemory(TestGuest.EXTRA_REGION_SIZE)) {
+      for (int i = 0; i < CYCLES; i++) {
+        MemoryMapping mapping =
+            guest.partition.map(
+                TestGuest.EXTRA_REGION, memory.segment(), MemoryFlag.READ_WRITE_EXECUTE);
+        guest.partition.unmap(mapping);
+      }
+      guest.partition.map(TestGuest.EXTRA_REGION, memory.segment(), MemoryFlag.READ_WRITE_EXECUTE);
+      guest.startKernel(
+          GuestPrograms.STORE_RCX,
+          r -> r.with(Register.RBX, TestGuest.EXTRA_REGION).with(Register.RCX, 0x600D));
+      guest.run(VcpuExit.Halt.class);
+      assertEquals(
+          0x600D, memory.segment().get(ValueLayout.JAVA_LONG, 0), "the last mapping works");
     }
   }
 

@@ -34,7 +34,7 @@ import java.util.function.UnaryOperator;
  *
  * <pre>
  *   0x00000  page 0                      not mapped in the page tables (a null access faults)
- *   0x01000  page tables                 8 pages reserved
+ *   0x01000  page tables                 8 pages reserved, all used: PML4, PDPT, 4 PDs, 2 PTs
  *   0x09000  GDT
  *   0x0A000  IDT, 32 gates to the fault stubs
  *   0x0B000  TSS, RSP0 = KERNEL_STACK_TOP, some ports allowed to CPL 3 (USER_PORT_RANGES)
@@ -46,9 +46,11 @@ import java.util.function.UnaryOperator;
  *   0x21000  user read-only data page
  *   0x22000  user data, 14 pages (user, writable, no-execute)
  *   0x30000  user stack, 2 pages (user, writable, no-execute)
- *   0x40000000  EXTRA_REGION, 16 pages (user, writable): in the page tables, backed only when a
- *               test maps memory there
+ *   0x40000000  EXTRA_REGION (user, writable): one 2 MiB page in the page tables, so the CPU's
+ *               large-page walk is exercised; tests back its first 16 pages when they need memory
  *   0xD0000000  MMIO page (user, writable): in the page tables, never backed
+ *   0x100000000 HIGH_REGION (user, writable): one 2 MiB page above 4 GiB, backed when a test
+ *               maps memory there
  * </pre>
  */
 final class TestGuest implements AutoCloseable {
@@ -62,7 +64,10 @@ final class TestGuest implements AutoCloseable {
   static final long FAULT_HANDLERS = 0xC000;
   static final long KERNEL_STACK = 0xD000;
   static final long KERNEL_STACK_TOP = 0xE000;
+
+  /** The supervisor-only data page, just above the kernel stack. */
   static final long SUPERVISOR_DATA = 0xE000;
+
   static final long KERNEL_CODE = 0x10000;
   static final long USER_CODE = 0x20000;
   static final long USER_READ_ONLY = 0x21000;
@@ -70,7 +75,17 @@ final class TestGuest implements AutoCloseable {
   static final long USER_STACK_TOP = 0x32000;
   static final long EXTRA_REGION = 0x4000_0000L;
   static final long EXTRA_REGION_SIZE = 0x10000;
+
+  /** The span of {@link #EXTRA_REGION} in the page tables: one aligned 2 MiB page. */
+  static final long EXTRA_REGION_SPAN = PageTableBuilder.LARGE_PAGE_SIZE;
+
   static final long MMIO = 0xD000_0000L;
+
+  /**
+   * A region above 4 GiB, one 2 MiB page in the page tables; tests back its first 16 pages when
+   * they need memory.
+   */
+  static final long HIGH_REGION = 0x1_0000_0000L;
 
   /**
    * The ports CPL-3 code may use, as (first, count) pairs: 0x10-0x1F, 0x40-0x5F, 0x3F8-0x3FF, so
@@ -79,12 +94,10 @@ final class TestGuest implements AutoCloseable {
   static final int[][] USER_PORT_RANGES = {{0x10, 0x10}, {0x40, 0x20}, {0x3F8, 8}};
 
   static final int FAULT_VECTORS = 32;
-  private static final long FAULT_COMMON = FAULT_HANDLERS + FAULT_VECTORS * 16;
+  private static final long FAULT_COMMON =
+      FAULT_HANDLERS + FAULT_VECTORS * GuestPrograms.FAULT_STUB_SIZE;
 
   private static final TaskStateSegment TASK_STATE = taskState();
-
-  /** The page tables of the long-mode layout, built once (the builder is only read afterwards). */
-  private static final PageTableBuilder PAGE_TABLE_LAYOUT = pageTableLayout();
 
   final Hypervisor hypervisor;
   final GuestMemory ram;
@@ -152,13 +165,15 @@ final class TestGuest implements AutoCloseable {
         .map(USER_CODE, 0x1000, Set.of(PageAttribute.USER))
         .map(USER_READ_ONLY, 0x1000, Set.of(PageAttribute.USER, PageAttribute.NO_EXECUTE))
         .map(USER_DATA, USER_STACK_TOP - USER_DATA, userData) // data and stack
-        .map(EXTRA_REGION, EXTRA_REGION_SIZE, userData)
-        .map(MMIO, 0x1000, userData);
+        .map(EXTRA_REGION, EXTRA_REGION_SPAN, userData)
+        .map(MMIO, 0x1000, userData)
+        .map(HIGH_REGION, PageTableBuilder.LARGE_PAGE_SIZE, userData);
   }
 
   private void writeLongModeLayout() {
     MemorySegment memory = ram.segment();
-    PAGE_TABLE_LAYOUT.write(memory, 0, PAGE_TABLES, PAGE_TABLE_AREA);
+    // A builder per guest: builders are not thread-safe, and guests are built on many threads.
+    pageTableLayout().write(memory, 0, PAGE_TABLES, PAGE_TABLE_AREA);
     dev.glint.hv.x86.Gdt.write(memory, GDT, TSS, TASK_STATE.limit());
     TASK_STATE.write(memory, TSS);
     InterruptDescriptorTable idt = new InterruptDescriptorTable(FAULT_VECTORS);
@@ -219,6 +234,11 @@ final class TestGuest implements AutoCloseable {
         registers.apply(Registers.initial().withRip(USER_CODE).withRsp(USER_STACK_TOP)));
   }
 
+  /** {@return where {@link #start} loads code for {@code privilege}} */
+  long codeAddress(Privilege privilege) {
+    return privilege == Privilege.KERNEL ? KERNEL_CODE : USER_CODE;
+  }
+
   /** Starts {@code code} at CPL 0 or CPL 3. */
   void start(Privilege privilege, byte[] code, UnaryOperator<Registers> registers) {
     switch (privilege) {
@@ -231,18 +251,38 @@ final class TestGuest implements AutoCloseable {
   <T extends VcpuExit> T run(Class<T> type) {
     VcpuExit exit = vcpu.run();
     if (!type.isInstance(exit)) {
-      fail("expected a %s exit, got %s%s".formatted(type.getSimpleName(), exit, diagnose(exit)));
+      fail(
+          "expected a %s exit, got %s%s"
+              .formatted(type.getSimpleName(), describe(exit), diagnose(exit)));
     }
     return type.cast(exit);
   }
 
   /** Runs and checks that the guest wrote {@code data} ({@code size} bytes) to {@code port}. */
   void runExpectingOut(int port, int size, long data) {
-    VcpuExit.IoOut out = run(VcpuExit.IoOut.class);
-    assertEquals(
-        new VcpuExit.IoOut(port, size, data),
-        out,
-        () -> "out: port 0x%x size %d data 0x%x".formatted(port, size, data));
+    runExpecting(new VcpuExit.IoOut(port, size, data));
+  }
+
+  /** Runs and checks that the exit equals {@code expected}; a mismatch is shown in hex. */
+  void runExpecting(VcpuExit expected) {
+    VcpuExit actual = run(expected.getClass());
+    if (!expected.equals(actual)) {
+      fail("expected exit %s, got %s".formatted(describe(expected), describe(actual)));
+    }
+  }
+
+  /** {@return the exit with ports, addresses and data in hex} */
+  static String describe(VcpuExit exit) {
+    return switch (exit) {
+      case VcpuExit.IoOut(int port, int size, long data) ->
+          "IoOut(port 0x%x, size %d, data 0x%x)".formatted(port, size, data);
+      case VcpuExit.IoIn(int port, int size) -> "IoIn(port 0x%x, size %d)".formatted(port, size);
+      case VcpuExit.MmioRead(long address, int size) ->
+          "MmioRead(address 0x%x, size %d)".formatted(address, size);
+      case VcpuExit.MmioWrite(long address, int size, long data) ->
+          "MmioWrite(address 0x%x, size %d, data 0x%x)".formatted(address, size, data);
+      default -> exit.toString();
+    };
   }
 
   /**
@@ -255,7 +295,7 @@ final class TestGuest implements AutoCloseable {
         || port != GuestPrograms.DONE_PORT) {
       fail(
           "expected the guest to say done on port 0x%x, got %s%s"
-              .formatted(GuestPrograms.DONE_PORT, exit, diagnose(exit)));
+              .formatted(GuestPrograms.DONE_PORT, describe(exit), diagnose(exit)));
     }
   }
 
@@ -266,7 +306,7 @@ final class TestGuest implements AutoCloseable {
         || port != GuestPrograms.FAULT_PORT) {
       fail(
           "expected the guest's fault handler to report on port 0x%x, got %s%s"
-              .formatted(GuestPrograms.FAULT_PORT, exit, diagnose(exit)));
+              .formatted(GuestPrograms.FAULT_PORT, describe(exit), diagnose(exit)));
       throw new AssertionError("unreachable");
     }
     assertEquals(4, size, "fault report size");

@@ -63,6 +63,32 @@ public abstract class UserModeTests extends ConformanceTestBase {
     }
   }
 
+  /** Faults without an error code, with the offset of the faulting instruction. */
+  enum UserException {
+    INVALID_OPCODE(GuestPrograms.UD2, X86.VECTOR_UD, 0),
+    DIVIDE_ERROR(GuestPrograms.DIVIDE_BY_ZERO, X86.VECTOR_DE, 2);
+
+    final byte[] code;
+    final int vector;
+    final int offset;
+
+    UserException(byte[] code, int vector, int offset) {
+      this.code = code;
+      this.vector = vector;
+      this.offset = offset;
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(UserException.class)
+  void userExceptionReachesTheKernelHandlerWithItsVector(UserException exception) {
+    try (TestGuest guest = longModeGuest()) {
+      guest.startUser(exception.code, r -> r);
+      assertUserFault(
+          guest.runExpectingFault(), exception.vector, 0, TestGuest.USER_CODE + exception.offset);
+    }
+  }
+
   /** User accesses that must page-fault, with the error code the SDM gives for each. */
   enum UserPageFault {
     READ_OF_A_SUPERVISOR_PAGE(
@@ -92,6 +118,22 @@ public abstract class UserModeTests extends ConformanceTestBase {
       TestGuest.Fault fault = guest.runExpectingFault();
       assertUserFault(fault, X86.VECTOR_PF, access.errorCode, TestGuest.USER_CODE);
       assertEquals(access.address, fault.cr2(), () -> "CR2 in " + fault);
+    }
+  }
+
+  /**
+   * After a fault the vCPU sits at CPL 0 in the handler; the host returns to user mode by setting
+   * the special registers (CS and SS at CPL 3) as well as the general ones, as the sandbox does.
+   */
+  @Test
+  void userModeIsReenteredAfterAFaultBySettingBothRegisterSets() {
+    try (TestGuest guest = longModeGuest()) {
+      guest.startUser(GuestPrograms.HLT, r -> r);
+      assertUserFault(guest.runExpectingFault(), X86.VECTOR_GP, 0, TestGuest.USER_CODE);
+      assertEquals(0, guest.vcpu.specialRegisters().cpl(), "the handler runs at CPL 0");
+      guest.startUser(GuestPrograms.ADD_64_OUT, r -> r.with(Register.RBX, 0x5_1234_5679L));
+      guest.runExpectingOut(0x10, 4, 0x1234_5678L);
+      assertEquals(3, guest.vcpu.specialRegisters().cpl(), "back at CPL 3");
     }
   }
 

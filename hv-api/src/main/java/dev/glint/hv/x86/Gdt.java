@@ -138,16 +138,24 @@ public final class Gdt {
    * @param tssAddress the TSS's linear address
    * @param tssLimit the TSS's limit (size minus one)
    * @throws IndexOutOfBoundsException if the table does not fit in {@code memory} at {@code offset}
-   * @throws IllegalArgumentException if the TSS limit does not fit 20 bits
+   * @throws IllegalArgumentException if the TSS limit does not fit 20 bits or {@code memory} is
+   *     read-only
    */
   public static void write(MemorySegment memory, long offset, long tssAddress, int tssLimit) {
+    if (memory.isReadOnly()) {
+      throw new IllegalArgumentException("cannot write a GDT into a read-only segment");
+    }
     long[] descriptors = descriptors(tssAddress, tssLimit);
     for (int i = 0; i < descriptors.length; i++) {
       memory.set(ValueLayout.JAVA_LONG_UNALIGNED, offset + i * 8L, descriptors[i]);
     }
   }
 
-  /** {@return the GDTR value for a table written at guest address {@code gdtAddress}} */
+  /**
+   * {@return the GDTR value for a table written at guest address {@code gdtAddress}}
+   *
+   * @param gdtAddress the table's linear address
+   */
   public static DescriptorTable register(long gdtAddress) {
     return new DescriptorTable(gdtAddress, LIMIT);
   }

@@ -110,7 +110,11 @@ public final class InterruptDescriptorTable {
     return byteSize() - 1;
   }
 
-  /** {@return the IDTR value for the table written at guest address {@code idtAddress}} */
+  /**
+   * {@return the IDTR value for the table written at guest address {@code idtAddress}}
+   *
+   * @param idtAddress the table's linear address
+   */
   public DescriptorTable register(long idtAddress) {
     return new DescriptorTable(idtAddress, limit());
   }
@@ -118,9 +122,15 @@ public final class InterruptDescriptorTable {
   /**
    * Writes the table ({@link #byteSize()} bytes) at {@code offset} of {@code memory}.
    *
+   * @param memory guest memory
+   * @param offset where the table starts in {@code memory}; its guest address goes in IDTR
    * @throws IndexOutOfBoundsException if it does not fit
+   * @throws IllegalArgumentException if {@code memory} is read-only
    */
   public void write(MemorySegment memory, long offset) {
+    if (memory.isReadOnly()) {
+      throw new IllegalArgumentException("cannot write an IDT into a read-only segment");
+    }
     for (int i = 0; i < quadwords.length; i++) {
       memory.set(ValueLayout.JAVA_LONG_UNALIGNED, offset + 8L * i, quadwords[i]);
     }

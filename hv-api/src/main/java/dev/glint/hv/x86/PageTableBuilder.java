@@ -115,6 +115,7 @@ public final class PageTableBuilder {
    * or are always split into 4 KiB pages (for example to test 4 KiB walks, or to change single
    * pages later).
    *
+   * @param enabled whether to use 2 MiB pages
    * @return this builder
    */
   public PageTableBuilder largePages(boolean enabled) {

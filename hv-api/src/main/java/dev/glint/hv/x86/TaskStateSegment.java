@@ -57,12 +57,20 @@ public final class TaskStateSegment {
     return rsp0;
   }
 
-  /** {@return the stack of IST slot {@code slot}, 1 to 7, or 0 if unset} */
+  /**
+   * {@return the stack of IST slot {@code slot}, or 0 if unset}
+   *
+   * @param slot 1 to 7
+   */
   public long interruptStack(int slot) {
     return interruptStacks[checkSlot(slot) - 1];
   }
 
-  /** {@return whether CPL-3 code may access {@code port} (0 to 0xFFFF)} */
+  /**
+   * {@return whether CPL-3 code may access {@code port}}
+   *
+   * @param port 0 to 0xFFFF
+   */
   public boolean allows(int port) {
     return allowedPorts.get(checkPort(port));
   }
@@ -85,6 +93,8 @@ public final class TaskStateSegment {
   /**
    * Writes the TSS ({@link #byteSize()} bytes) at {@code offset} of {@code memory}.
    *
+   * @param memory guest memory
+   * @param offset where the TSS starts in {@code memory}; its guest address goes in the descriptor
    * @throws IndexOutOfBoundsException if it does not fit
    * @throws IllegalArgumentException if {@code memory} is read-only
    */
@@ -160,6 +170,8 @@ public final class TaskStateSegment {
     /**
      * Lets CPL-3 code access {@code count} consecutive ports from {@code firstPort}.
      *
+     * @param firstPort the first port
+     * @param count the number of ports
      * @return this builder
      * @throws IllegalArgumentException if the ports are outside 0..0xFFFF or {@code count} is not
      *     positive
@@ -178,6 +190,7 @@ public final class TaskStateSegment {
      * Lets CPL-3 code access each of {@code ports} (for byte accesses; see the class comment for
      * wider ones).
      *
+     * @param ports the ports, each 0 to 0xFFFF
      * @return this builder
      * @throws IllegalArgumentException if a port is outside 0..0xFFFF
      */

@@ -101,6 +101,9 @@ class GdtTest {
       assertArrayEquals(expected, actual);
       assertEquals(0, memory.get(ValueLayout.JAVA_LONG, 0x38), "nothing before the offset");
       assertEquals(0x9000, Gdt.register(0x9000).base());
+      assertThrows(
+          IllegalArgumentException.class, () -> Gdt.write(memory.asReadOnly(), 0, 0x9000, 0x67));
+      assertThrows(IndexOutOfBoundsException.class, () -> Gdt.write(memory, 0xD0, 0x9000, 0x67));
     }
   }
 

@@ -37,6 +37,7 @@ class InterruptDescriptorTableTest {
       assertEquals(expected[0], memory.get(ValueLayout.JAVA_LONG, 14 * 16));
       assertEquals(expected[1], memory.get(ValueLayout.JAVA_LONG, 14 * 16 + 8));
       assertEquals(0, memory.get(ValueLayout.JAVA_LONG, 13 * 16), "no gate: not present");
+      assertThrows(IllegalArgumentException.class, () -> idt.write(memory.asReadOnly(), 0));
     }
   }
 

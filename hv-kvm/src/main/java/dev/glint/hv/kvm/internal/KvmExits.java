@@ -8,7 +8,7 @@ import java.util.Locale;
 
 /**
  * Decodes {@code kvm_run} after {@code KVM_RUN} returned 0 into a {@link VcpuExit}; {@code
- * KVM_EXIT_IO} is decoded by {@link KvmVcpu}, which keeps string I/O state across exits.
+ * KVM_EXIT_IO} is decoded by {@link KvmPortIo}, which keeps string I/O state across exits.
  */
 final class KvmExits {
   static final VcpuExit.Halt HALT = new VcpuExit.Halt();

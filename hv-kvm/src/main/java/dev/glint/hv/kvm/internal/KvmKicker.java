@@ -39,6 +39,10 @@ import java.util.concurrent.TimeUnit;
  * <p>The same lock marks the vCPU busy during every call that touches the {@code kvm_run} mapping,
  * so a close from another thread waits for (and, for a run, interrupts) the call instead of
  * unmapping memory under it.
+ *
+ * <p>Run vCPUs on platform threads: the tid is taken per {@code run()}, and while {@code KVM_RUN}
+ * is in progress the downcall pins a virtual thread to its carrier, but a virtual thread may move
+ * between {@code gettid()} and the downcall.
  */
 final class KvmKicker implements VcpuInterrupter {
   private static final long CLOSE_WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
@@ -48,11 +52,14 @@ final class KvmKicker implements VcpuInterrupter {
   private final int pid;
   private final String cancelUnavailable;
 
-  // All guarded by this.
+  // Guarded by this.
   private boolean busy;
   private int tid;
-  private boolean requested;
+  private boolean signalled;
   private boolean closed;
+
+  /** An interrupt is pending (not yet consumed). Written under the lock, read without it. */
+  private volatile boolean requested;
 
   /**
    * @param signal the kick signal, or 0 when cancellation is unavailable
@@ -74,21 +81,37 @@ final class KvmKicker implements VcpuInterrupter {
         KvmErrors.BACKEND, Capability.CANCEL, "vCPU interrupt (" + cancelUnavailable + ")");
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Interrupts coalesce: while one is pending, another does nothing (no lock, no signal), and at
+   * most one signal is sent per {@code run()}. Real-time signals queue rather than merge, so a
+   * caller that interrupts in a loop must not flood the vCPU thread with them.
+   */
   @Override
   public void interrupt() {
     if (signal == 0) {
       throw unsupported();
     }
+    if (requested) {
+      return; // already pending: immediate_exit is set, and the signal was sent if needed
+    }
     synchronized (this) {
-      if (closed) {
+      if (closed || requested) {
         return;
       }
       requested = true;
       KvmRun.setImmediateExit(run, true);
-      if (tid != 0) {
-        // ESRCH cannot happen: the thread is inside run() while tid is set.
-        Libc.tgkill(pid, tid, signal);
-      }
+      kick();
+    }
+  }
+
+  /** Signals the vCPU thread if it is inside run() and was not signalled in this run yet. */
+  private void kick() {
+    if (tid != 0 && !signalled) {
+      signalled = true;
+      // ESRCH cannot happen: the thread is inside run() while tid is set.
+      Libc.tgkill(pid, tid, signal);
     }
   }
 
@@ -109,6 +132,7 @@ final class KvmKicker implements VcpuInterrupter {
     }
     busy = true;
     tid = runningTid;
+    signalled = false;
   }
 
   /** Ends a call begun with {@link #enter}; from here the thread is never signalled. */
@@ -140,10 +164,10 @@ final class KvmKicker implements VcpuInterrupter {
    */
   synchronized boolean closeAndAwaitIdle() {
     closed = true;
-    if (busy && tid != 0 && signal != 0) {
+    if (busy && signal != 0) {
       requested = true;
       KvmRun.setImmediateExit(run, true);
-      Libc.tgkill(pid, tid, signal);
+      kick();
     }
     long deadline = System.nanoTime() + CLOSE_WAIT_NANOS;
     boolean interrupted = false;

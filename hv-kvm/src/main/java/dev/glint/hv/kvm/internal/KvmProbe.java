@@ -53,7 +53,10 @@ final class KvmProbe {
 
   private static Result computeSafely() {
     try {
-      return compute();
+      Result result = compute();
+      System.getLogger("dev.glint.hv.kvm")
+          .log(System.Logger.Level.DEBUG, () -> "kvm: probe: " + result.availability());
+      return result;
     } catch (VirtualMachineError e) {
       throw e;
     } catch (Throwable t) {

@@ -1,6 +1,5 @@
 package dev.glint.hv.kvm.internal;
 
-import dev.glint.hv.ClosedResourceException;
 import dev.glint.hv.Registers;
 import dev.glint.hv.SpecialRegisters;
 import dev.glint.hv.Vcpu;
@@ -13,7 +12,6 @@ import dev.glint.hv.kvm.internal.sys.KvmRegs;
 import dev.glint.hv.kvm.internal.sys.KvmRun;
 import dev.glint.hv.kvm.internal.sys.KvmSregs;
 import dev.glint.hv.kvm.internal.sys.Libc;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -52,9 +50,10 @@ final class KvmVcpu implements Vcpu {
   private final long runSize;
   private final boolean syncRegs;
   private final KvmKicker kicker;
+  private final String resource;
 
-  /** Holds a kvm_regs or kvm_sregs for the ioctl path; freed by the GC with the vCPU. */
-  private final MemorySegment scratch = Arena.ofAuto().allocate(KvmSregs.LAYOUT);
+  /** Holds a kvm_regs or kvm_sregs for the ioctl path. */
+  private final MemorySegment scratch = KvmSregs.allocateBuffer();
 
   private final AtomicBoolean closed = new AtomicBoolean();
   private Registers stagedRegisters;
@@ -66,15 +65,7 @@ final class KvmVcpu implements Vcpu {
   private Pending pending = Pending.NONE;
   private VcpuExit lastExit;
   private int pendingSize;
-  private long pendingDataOffset;
-
-  // The KVM_EXIT_IO being handed out item by item: string I/O (rep ins/outs) can carry several.
-  private boolean ioIn;
-  private int ioPort;
-  private int ioSize;
-  private long ioCount;
-  private long ioIndex;
-  private long ioDataOffset;
+  private final KvmPortIo portIo = new KvmPortIo();
 
   private KvmVcpu(
       KvmPartition partition, int fd, MemorySegment run, boolean syncRegs, KvmHost host) {
@@ -83,6 +74,7 @@ final class KvmVcpu implements Vcpu {
     this.run = run;
     this.runSize = run.byteSize();
     this.syncRegs = syncRegs;
+    this.resource = "kvm vCPU of partition '" + partition.label() + "'";
     this.kicker =
         new KvmKicker(run, host.signal(), host.cancelUnavailableReason().orElse("available"));
   }
@@ -132,7 +124,7 @@ final class KvmVcpu implements Vcpu {
   }
 
   private String describe() {
-    return "kvm vCPU of partition '" + partition.label() + "'";
+    return resource;
   }
 
   private void enter() {
@@ -260,25 +252,19 @@ final class KvmVcpu implements Vcpu {
 
   @Override
   public VcpuExit run() {
-    if (closed.get()) {
-      throw new ClosedResourceException(describe());
-    }
-    if (pending != Pending.NONE) {
-      throw new IllegalStateException(
-          "the last exit, %s, is not answered; call %s before running again"
-              .formatted(lastExit, pending == Pending.IO_IN ? "completeIoIn" : "completeMmioRead"));
-    }
-    if (ioIndex < ioCount) {
-      // More items of a string I/O exit: KVM completes them all at the next KVM_RUN.
-      enter();
-      try {
-        return exit(nextIoItem());
-      } finally {
-        kicker.leave();
-      }
-    }
+    // Entering first makes the checks below see the last call's state, whichever thread made it.
     kicker.enter(Libc.gettid(), describe());
     try {
+      if (pending != Pending.NONE) {
+        throw new IllegalStateException(
+            "the last exit, %s, is not answered; call %s before running again"
+                .formatted(
+                    lastExit, pending == Pending.IO_IN ? "completeIoIn" : "completeMmioRead"));
+      }
+      if (portIo.hasNext()) {
+        // More items of a string I/O exit: KVM completes them all at the next KVM_RUN.
+        return exit(portIo.next(run));
+      }
       while (true) {
         if (syncRegs) {
           stageIntoRun();
@@ -308,50 +294,12 @@ final class KvmVcpu implements Vcpu {
                       ? ": KVM refused to run, possibly the staged registers (they were dropped)"
                       : ""));
         }
-        return exit(KvmRun.exitReason(run) == Kvm.KVM_EXIT_IO ? beginIo() : KvmExits.decode(run));
+        return exit(
+            KvmRun.exitReason(run) == Kvm.KVM_EXIT_IO ? portIo.begin(run) : KvmExits.decode(run));
       }
     } finally {
       kicker.leave();
     }
-  }
-
-  /**
-   * Starts handing out a {@code KVM_EXIT_IO}. {@code io.count} is 1 for {@code in}/{@code out}; for
-   * {@code rep ins/outs} KVM may batch several items ({@code count * size} bytes at {@code
-   * data_offset}), which become as many IoIn/IoOut exits before the next {@code KVM_RUN}. (PVM's
-   * emulator exits once per item, so batches are seen on VMX/SVM hosts.)
-   */
-  private VcpuExit beginIo() {
-    ioIn = KvmRun.ioDirection(run) == Kvm.KVM_EXIT_IO_IN;
-    ioPort = KvmRun.ioPort(run);
-    ioSize = KvmRun.ioSize(run);
-    ioCount = KvmRun.ioCount(run);
-    ioDataOffset = KvmRun.ioDataOffset(run);
-    ioIndex = 0;
-    boolean sane =
-        (ioSize == 1 || ioSize == 2 || ioSize == 4)
-            && ioCount >= 1
-            && ioDataOffset >= 0
-            && ioDataOffset <= runSize - ioCount * ioSize;
-    if (!sane) {
-      long count = ioCount;
-      ioCount = 0;
-      return new VcpuExit.InternalError(
-          0,
-          "KVM_EXIT_IO that Glint cannot decode: port 0x%x, size %d, count %d, data offset 0x%x"
-              .formatted(ioPort, ioSize, count, ioDataOffset));
-    }
-    return nextIoItem();
-  }
-
-  private VcpuExit nextIoItem() {
-    long offset = ioDataOffset + ioIndex * ioSize;
-    if (ioIn) {
-      pendingDataOffset = offset; // completeIoIn writes there and advances ioIndex
-      return new VcpuExit.IoIn(ioPort, ioSize);
-    }
-    ioIndex++;
-    return new VcpuExit.IoOut(ioPort, ioSize, KvmRun.ioData(run, offset, ioSize));
   }
 
   private VcpuExit exit(VcpuExit exit) {
@@ -360,7 +308,6 @@ final class KvmVcpu implements Vcpu {
       case VcpuExit.IoIn in -> {
         pending = Pending.IO_IN;
         pendingSize = in.size();
-        pendingDataOffset = KvmRun.ioDataOffset(run);
       }
       case VcpuExit.MmioRead read -> {
         pending = Pending.MMIO_READ;
@@ -378,8 +325,7 @@ final class KvmVcpu implements Vcpu {
       if (pending != Pending.IO_IN) {
         throw notPending("IoIn");
       }
-      KvmRun.setIoData(run, pendingDataOffset, pendingSize, value);
-      ioIndex++;
+      portIo.answer(run, value);
       pending = Pending.NONE;
     } finally {
       kicker.leave();

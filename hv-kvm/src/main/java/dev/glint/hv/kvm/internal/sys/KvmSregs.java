@@ -9,6 +9,7 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 import dev.glint.hv.DescriptorTable;
 import dev.glint.hv.Segment;
 import dev.glint.hv.SpecialRegisters;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
@@ -77,6 +78,12 @@ public final class KvmSregs {
 
   private static final String[] SEGMENTS = {"cs", "ds", "es", "fs", "gs", "ss", "tr", "ldt"};
 
+  // Offsets resolved once: resolving a layout path on every access costs about a microsecond.
+  private static final long[] SEGMENT_OFFSETS =
+      java.util.Arrays.stream(SEGMENTS).mapToLong(KvmSregs::offset).toArray();
+  private static final long GDT = offset("gdt");
+  private static final long IDT = offset("idt");
+
   // Segment fields, coordinates (segment, offset of the kvm_segment).
   private static final VarHandle SEG_BASE = field(SEGMENT, "base");
   private static final VarHandle SEG_LIMIT = field(SEGMENT, "limit");
@@ -102,6 +109,14 @@ public final class KvmSregs {
 
   private KvmSregs() {}
 
+  /**
+   * {@return a zeroed buffer for {@code KVM_GET/SET_SREGS}, also large enough for a {@code
+   * kvm_regs}; freed by the garbage collector once unreachable}
+   */
+  public static MemorySegment allocateBuffer() {
+    return Arena.ofAuto().allocate(LAYOUT);
+  }
+
   private static VarHandle field(StructLayout layout, String name) {
     return layout.varHandle(groupElement(name));
   }
@@ -114,7 +129,7 @@ public final class KvmSregs {
   public static SpecialRegisters read(MemorySegment buffer, long base) {
     Segment[] segments = new Segment[SEGMENTS.length];
     for (int i = 0; i < SEGMENTS.length; i++) {
-      segments[i] = readSegment(buffer, base + offset(SEGMENTS[i]));
+      segments[i] = readSegment(buffer, base + SEGMENT_OFFSETS[i]);
     }
     return new SpecialRegisters(
         segments[0],
@@ -125,8 +140,8 @@ public final class KvmSregs {
         segments[5],
         segments[6],
         segments[7],
-        readTable(buffer, base + offset("gdt")),
-        readTable(buffer, base + offset("idt")),
+        readTable(buffer, base + GDT),
+        readTable(buffer, base + IDT),
         (long) CR0.get(buffer, base),
         (long) CR2.get(buffer, base),
         (long) CR3.get(buffer, base),
@@ -149,10 +164,10 @@ public final class KvmSregs {
       sregs.ldt()
     };
     for (int i = 0; i < SEGMENTS.length; i++) {
-      writeSegment(buffer, base + offset(SEGMENTS[i]), segments[i]);
+      writeSegment(buffer, base + SEGMENT_OFFSETS[i], segments[i]);
     }
-    writeTable(buffer, base + offset("gdt"), sregs.gdt());
-    writeTable(buffer, base + offset("idt"), sregs.idt());
+    writeTable(buffer, base + GDT, sregs.gdt());
+    writeTable(buffer, base + IDT, sregs.idt());
     CR0.set(buffer, base, sregs.cr0());
     CR2.set(buffer, base, sregs.cr2());
     CR3.set(buffer, base, sregs.cr3());

@@ -147,8 +147,10 @@ public final class Libc {
                 errno);
       } catch (IllegalCallerException e) {
         reason = nativeAccessReason(module);
-      } catch (UnsupportedOperationException | IllegalArgumentException e) {
-        reason = "cannot bind glibc: " + e.getMessage();
+      } catch (RuntimeException e) {
+        // A missing symbol (UnsupportedOperationException), a bad library path, or anything else:
+        // never fail class initialisation, report it through the probe instead.
+        reason = "cannot bind glibc: " + e;
       }
     }
     if (reason != null) {
