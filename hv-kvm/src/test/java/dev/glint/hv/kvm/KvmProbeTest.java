@@ -60,6 +60,14 @@ class KvmProbeTest {
   }
 
   @Test
+  void aLibraryThatCannotBeLoadedIsAReason() throws Exception {
+    String output =
+        probeIn("--enable-native-access=ALL-UNNAMED", "-Dglint.hv.kvm.libc=/nonexistent/libc.so");
+    assertTrue(output.contains("available=false"), output);
+    assertTrue(output.contains("cannot load -Dglint.hv.kvm.libc=/nonexistent/libc.so"), output);
+  }
+
+  @Test
   void killSwitch() throws Exception {
     String output = probeIn("--enable-native-access=ALL-UNNAMED", "-Dglint.hv.kvm.disable=true");
     assertTrue(output.contains("available=false"), output);

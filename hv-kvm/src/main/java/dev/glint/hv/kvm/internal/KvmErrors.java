@@ -20,10 +20,19 @@ final class KvmErrors {
     return new HypervisorException(BACKEND, operation, errno, Errno.name(errno), detail, null);
   }
 
-  /** Closes {@code fd}, ignoring failure: for cleanup paths, where a close error has no remedy. */
-  static void closeQuietly(int fd) {
-    if (fd >= 0) {
-      dev.glint.hv.kvm.internal.sys.Libc.close(fd);
+  /**
+   * Reports a failed release ({@code close}, {@code munmap}) at WARNING instead of throwing: the
+   * resource is gone either way (Linux frees an fd even when {@code close} fails), and a close path
+   * must finish releasing everything else.
+   *
+   * @param result what the call returned: 0 or -errno
+   */
+  static void released(int result, String call, String what) {
+    if (result < 0) {
+      System.getLogger("dev.glint.hv.kvm")
+          .log(
+              System.Logger.Level.WARNING,
+              "kvm: %s failed (%s) while releasing %s".formatted(call, Errno.name(-result), what));
     }
   }
 }

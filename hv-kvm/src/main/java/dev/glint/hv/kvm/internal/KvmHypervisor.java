@@ -189,7 +189,7 @@ final class KvmHypervisor implements Hypervisor {
       }
     }
     children.clear();
-    Libc.close(kvmFd);
+    KvmErrors.released(Libc.close(kvmFd), "close", KvmProbe.DEVICE + " fd " + kvmFd);
     LOG.log(Level.DEBUG, "kvm: closed " + KvmProbe.DEVICE);
     if (failure != null) {
       throw failure;

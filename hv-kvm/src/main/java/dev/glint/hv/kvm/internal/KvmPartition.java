@@ -254,7 +254,7 @@ final class KvmPartition implements Partition {
         usedSlotIds.clear();
       }
       // The VM fd goes last: closing it drops the memory slots.
-      Libc.close(vmFd);
+      KvmErrors.released(Libc.close(vmFd), "close", describe() + " VM fd " + vmFd);
       hypervisor.release(this);
       KvmHypervisor.LOG.log(Level.DEBUG, () -> "kvm: closed partition '%s'".formatted(label));
     }

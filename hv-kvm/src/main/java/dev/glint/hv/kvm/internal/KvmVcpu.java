@@ -380,8 +380,8 @@ final class KvmVcpu implements Vcpu {
           describe()
               + " is still running 10 s after close(); its kvm_run mapping is left in place");
     }
-    Libc.munmap(run.address(), runSize);
-    Libc.close(fd);
+    KvmErrors.released(Libc.munmap(run.address(), runSize), "munmap", describe() + " kvm_run");
+    KvmErrors.released(Libc.close(fd), "close", describe() + " fd " + fd);
   }
 
   @Override

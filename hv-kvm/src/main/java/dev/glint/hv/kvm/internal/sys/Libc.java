@@ -150,7 +150,7 @@ public final class Libc {
       } catch (RuntimeException e) {
         // A missing symbol (UnsupportedOperationException), a bad library path, or anything else:
         // never fail class initialisation, report it through the probe instead.
-        reason = "cannot bind glibc: " + e;
+        reason = "cannot bind glibc: " + e.getMessage();
       }
     }
     if (reason != null) {
@@ -187,9 +187,15 @@ public final class Libc {
   private static SymbolLookup lookup(Linker linker) {
     String library = System.getProperty(LIBRARY_PROPERTY, "").strip();
     SymbolLookup standard = linker.defaultLookup();
-    return library.isEmpty()
-        ? standard
-        : SymbolLookup.libraryLookup(Path.of(library), Arena.global()).or(standard);
+    if (library.isEmpty()) {
+      return standard;
+    }
+    try {
+      return SymbolLookup.libraryLookup(Path.of(library), Arena.global()).or(standard);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "cannot load -D%s=%s: %s".formatted(LIBRARY_PROPERTY, library, e.getMessage()), e);
+    }
   }
 
   /** The one lookup helper: finds a symbol and binds it (restricted). */
@@ -203,7 +209,12 @@ public final class Libc {
     MemorySegment symbol =
         lookup
             .find(name)
-            .orElseThrow(() -> new UnsupportedOperationException("symbol " + name + " not found"));
+            .orElseThrow(
+                () ->
+                    new UnsupportedOperationException(
+                        "glibc symbol '%s' not found; the KVM backend needs glibc 2.30 or newer"
+                                .formatted(name)
+                            + " (or a -D%s library that provides it)".formatted(LIBRARY_PROPERTY)));
     return linker.downcallHandle(symbol, descriptor, options);
   }
 
