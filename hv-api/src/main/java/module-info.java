@@ -3,7 +3,7 @@
  * and backend-neutral x86 helpers to put a guest into long mode.
  *
  * <p>Backends are found with {@link java.util.ServiceLoader} through {@link
- * dev.glint.hv.spi.HypervisorProvider}; {@link dev.glint.hv.Hypervisors} selects one.
+ * dev.glint.hv.spi.HypervisorProvider}; {@link dev.glint.hv.spi.Hypervisors} selects one.
  */
 module dev.glint.hv {
   exports dev.glint.hv;

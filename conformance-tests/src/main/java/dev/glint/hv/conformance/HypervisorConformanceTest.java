@@ -3,8 +3,8 @@ package dev.glint.hv.conformance;
 import dev.glint.hv.Availability;
 import dev.glint.hv.Hypervisor;
 import dev.glint.hv.HypervisorException;
-import dev.glint.hv.Hypervisors;
 import dev.glint.hv.spi.HypervisorProvider;
+import dev.glint.hv.spi.Hypervisors;
 import java.util.Objects;
 import org.junit.jupiter.api.Nested;
 

@@ -3,10 +3,10 @@ package dev.glint.hv.kvm;
 import dev.glint.hv.GuestMemory;
 import dev.glint.hv.Hypervisor;
 import dev.glint.hv.HypervisorException;
-import dev.glint.hv.Hypervisors;
 import dev.glint.hv.MemoryFlag;
 import dev.glint.hv.Partition;
 import dev.glint.hv.PartitionConfig;
+import dev.glint.hv.spi.Hypervisors;
 import java.io.IOException;
 
 /**

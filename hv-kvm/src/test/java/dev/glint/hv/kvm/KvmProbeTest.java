@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.glint.hv.Availability;
 import dev.glint.hv.HypervisorException;
-import dev.glint.hv.Hypervisors;
 import dev.glint.hv.spi.HypervisorProvider;
+import dev.glint.hv.spi.Hypervisors;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

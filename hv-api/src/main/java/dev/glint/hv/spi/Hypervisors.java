@@ -1,6 +1,7 @@
-package dev.glint.hv;
+package dev.glint.hv.spi;
 
-import dev.glint.hv.spi.HypervisorProvider;
+import dev.glint.hv.Availability;
+import dev.glint.hv.HypervisorException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
