@@ -56,5 +56,6 @@ printf 'int p(unsigned long x) { return __builtin_popcountl(x); }\n' \
 gcc "${LDFLAGS[@]}" -Wl,-T,sdk/glint.ld -Wl,-u,p -o "$dir/popcnt.elf" "$dir/popcnt.o" "${objs[@]}" 2>/dev/null
 expect refused popcnt "$dir/popcnt.elf" "cannot run" --general-regs-only
 
-echo "check-elf selftest: $passed passed, $failed failed"
+echo "check-elf selftest:"
+echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -143,8 +143,6 @@ static void answer_host_call(vm *v, size_t at) {
 
 /* ---- building the VM ---- */
 
-static uint64_t seg_desc(uint64_t type_dpl_flags) { return type_dpl_flags; }
-
 static void map_range(vm *v, uint64_t start, uint64_t end, uint64_t flags) {
   for (uint64_t a = start & ~0xFFFull; a < end; a += 4096) v->pt[a >> 12] = a | flags;
 }
@@ -174,10 +172,6 @@ static void set_seg(struct kvm_segment *s, uint16_t sel, uint8_t type, uint8_t d
   s->db = !code;
   s->g = 1;
 }
-
-static enum stop run_until_stop(vm *v, int timeout_ms);
-
-static void handler(int sig) { (void)sig; }
 
 static vm *vm_create(const char *elf_path, int cpl) {
   vm *v = calloc(1, sizeof *v);
@@ -248,10 +242,10 @@ static vm *vm_create(const char *elf_path, int cpl) {
 
   /* GDT: null, kernel code 0x08, kernel data 0x10, user data 0x18, user code 0x20, TSS 0x28. */
   uint64_t *gdt = (uint64_t *)(v->mem + GDT);
-  gdt[1] = seg_desc(0x00AF9A000000FFFFull);
-  gdt[2] = seg_desc(0x00CF92000000FFFFull);
-  gdt[3] = seg_desc(0x00CFF2000000FFFFull);
-  gdt[4] = seg_desc(0x00AFFA000000FFFFull);
+  gdt[1] = 0x00AF9A000000FFFFull;
+  gdt[2] = 0x00CF92000000FFFFull;
+  gdt[3] = 0x00CFF2000000FFFFull;
+  gdt[4] = 0x00AFFA000000FFFFull;
   uint32_t tss_limit = 0x68 + 0x23 - 1;
   gdt[5] = (tss_limit & 0xFFFF) | ((uint64_t)(TSS & 0xFFFFFF) << 16) | (0x8Bull << 40) |
            ((uint64_t)(TSS >> 24) << 56);
@@ -794,7 +788,6 @@ int main(int argc, char **argv) {
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_alarm;
   sigaction(SIGALRM, &sa, NULL);
-  (void)handler;
   const char *only = getenv("RUN_GUESTS_CPL");
   for (int cpl = 3; cpl >= 0; cpl -= 3) {
     if (only && atoi(only) != cpl) continue;
