@@ -783,6 +783,13 @@ int main(int argc, char **argv) {
     printf("run-guests: /dev/kvm cannot be opened (%s): skipped\n", strerror(errno));
     return 77;
   }
+  int probe_vm = ioctl(probe, KVM_CREATE_VM, 0);
+  if (probe_vm < 0) {
+    printf("run-guests: /dev/kvm opens but KVM_CREATE_VM fails (%s): skipped\n", strerror(errno));
+    close(probe);
+    return 77;
+  }
+  close(probe_vm);
   close(probe);
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
