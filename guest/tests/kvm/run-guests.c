@@ -7,7 +7,7 @@
  * host is the Java sandbox module. Decoding reuses the SDK's codec (compiled natively), whose own
  * byte-level tests are in test_wire.c; the function table is checked byte by byte here.
  *
- * Usage: run-guests DIR   (DIR holds hello.elf, echo.elf, compute.elf, faults.elf)
+ * Usage: run-guests DIR   (DIR holds hello.elf, echo.elf, compute.elf, faults.elf, badinit.elf)
  * Prints "N passed, N failed"; exits 0 when nothing failed, 77 when /dev/kvm cannot be opened.
  */
 #define _GNU_SOURCE
@@ -773,6 +773,21 @@ static void test_faults(const char *dir, int cpl) {
   vm_destroy(v);
 }
 
+static void test_badinit(const char *dir, int cpl) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/badinit.elf", dir);
+  vm *v = vm_create(path, cpl);
+  v->logs = 0;
+  enum stop s = run_until_stop(v, 20000);
+  CHECK(s == STOP_ABORT && last_abort_code == -2 &&
+            strcmp(last_abort_msg, "glint_register(Twice): name registered twice") == 0,
+        "badinit at CPL %d: %s, abort %d '%s'", cpl, stop_names[s], last_abort_code,
+        last_abort_msg);
+  CHECK(v->logs == 1 && strcmp(v->log, "3:registering Twice twice") == 0,
+        "badinit logged during initialization: '%s'", v->log);
+  vm_destroy(v);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s GUEST_DIR\n", argv[0]);
@@ -802,6 +817,7 @@ int main(int argc, char **argv) {
     test_echo(argv[1], cpl);
     test_compute(argv[1], cpl);
     test_faults(argv[1], cpl);
+    test_badinit(argv[1], cpl);
     printf("CPL %d done: %d passed, %d failed so far\n", cpl, tests_passed, tests_failed);
   }
   printf("%d passed, %d failed\n", tests_passed, tests_failed);
