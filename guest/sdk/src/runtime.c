@@ -384,23 +384,21 @@ static void write_table(void) {
   }
 }
 
+/* Stands in for the function when a call fails before one is found (result_error names it). */
+static const fn_entry no_function = {"?", 1, GLINT_VOID, 0, {0}, NULL};
+
 static void run_call(void) {
-  glint_result res = {NULL, false, 0, 0};
+  glint_result res = {&no_function, false, 0, 0};
   glint_call call;
   const char *err = NULL;
   call_end = 0;
   if (!glint_wire_decode_call(in_buf, in_size, GLINT_KIND_CALL, &call, &err)) {
-    /* No function to blame: use a dummy entry so that result_error has a name. */
-    static const fn_entry none = {"?", 1, GLINT_VOID, 0, {0}, NULL};
-    res.fn = &none;
     result_error(&res, GLINT_ERR_ARGUMENTS, "malformed call record: %s", err);
     return;
   }
   call_end = call.record_size;
   const fn_entry *fn = find(call.name, call.name_len);
   if (!fn) {
-    static const fn_entry none = {"?", 1, GLINT_VOID, 0, {0}, NULL};
-    res.fn = &none;
     result_error(&res, GLINT_ERR_NOT_FOUND, "no guest function named '%.*s'", call.name_len,
                  call.name);
     return;

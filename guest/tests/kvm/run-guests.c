@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../test.h"
@@ -788,6 +789,63 @@ static void test_badinit(const char *dir, int cpl) {
   vm_destroy(v);
 }
 
+static double now_us(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
+}
+
+static int compare_doubles(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* RUN_GUESTS_BENCH=1: medians of a few calls, for orientation only (not a benchmark harness). */
+static void bench(const char *dir, int cpl) {
+  vm *v = start(dir, "compute", cpl);
+  if (!v) return;
+  enum { N = 201 };
+  static double t[N];
+  glint_outcome o;
+  for (int i = 0; i < N; i++) {
+    double t0 = now_us();
+    call(v, "Noop", 0, NULL, &o, 20000);
+    t[i] = now_us() - t0;
+  }
+  qsort(t, N, sizeof t[0], compare_doubles);
+  printf("CPL %d: Noop call median %.1f us\n", cpl, t[N / 2]);
+  v = (vm_destroy(v), start(dir, "hello", cpl));
+  glint_value arg = glint_string("x");
+  for (int i = 0; i < N; i++) {
+    double t0 = now_us();
+    call(v, "PrintOutput", 1, &arg, &o, 20000);
+    t[i] = now_us() - t0;
+  }
+  qsort(t, N, sizeof t[0], compare_doubles);
+  printf("CPL %d: PrintOutput (one host call) median %.1f us\n", cpl, t[N / 2]);
+  vm_destroy(v);
+  if (cpl == 3) {
+    v = start(dir, "compute", cpl);
+    uint32_t n = 1u << 20;
+    uint8_t *data = malloc(n);
+    for (uint32_t i = 0; i < n; i++) data[i] = (uint8_t)(i * 31 + 7);
+    glint_value bytes = glint_bytes(data, n);
+    for (int i = 0; i < 21; i++) {
+      double t0 = now_us();
+      call(v, "Sha256", 1, &bytes, &o, 20000);
+      t[i] = now_us() - t0;
+    }
+    qsort(t, 21, sizeof t[0], compare_doubles);
+    double t0 = now_us();
+    uint8_t d[32];
+    for (int i = 0; i < 21; i++) glint_sha256(data, n, d);
+    printf("CPL 3: Sha256 of 1 MiB median %.0f us (including copying it in); native %.0f us\n",
+           t[10], (now_us() - t0) / 21);
+    free(data);
+    vm_destroy(v);
+  }
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s GUEST_DIR\n", argv[0]);
@@ -811,6 +869,11 @@ int main(int argc, char **argv) {
   sa.sa_handler = on_alarm;
   sigaction(SIGALRM, &sa, NULL);
   const char *only = getenv("RUN_GUESTS_CPL");
+  if (getenv("RUN_GUESTS_BENCH")) {
+    bench(argv[1], 3);
+    bench(argv[1], 0);
+    return 0;
+  }
   for (int cpl = 3; cpl >= 0; cpl -= 3) {
     if (only && atoi(only) != cpl) continue;
     test_hello(argv[1], cpl);
