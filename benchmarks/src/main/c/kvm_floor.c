@@ -4,7 +4,8 @@
  *
  *   kvm_floor exit0 N      N `out` exits from a 64-bit guest at CPL 0, one KVM_RUN each
  *   kvm_floor exit3 N      the same at CPL 3 (port allowed by the TSS I/O permission bitmap)
- *   kvm_floor lifecycle N  N times: create VM + 8 MiB mapping + vCPU + run to HLT, then close
+ *   kvm_floor lifecycle N  N times: create VM + 8 MiB mapping + vCPU (with the host's CPUID, as
+ *                          the Java backend sets it) + run to HLT, then close
  *
  * Prints one line per measurement: "<name> n=<count> median_ns=<v> p10_ns=<v> p90_ns=<v>".
  * Built and run by dev.glint.benchmarks.KvmFloor; written for this project.
@@ -56,6 +57,18 @@ static void report(const char *name, uint64_t *samples, size_t n) {
          (unsigned long long)samples[n * 9 / 10]);
 }
 
+/* The CPUID the host supports, read once; every vCPU gets it, as the Java backend does (hardware
+ * KVM needs a CPUID that reports long mode before a guest may enter it). */
+static struct {
+  struct kvm_cpuid2 header;
+  struct kvm_cpuid_entry2 entries[256];
+} supported_cpuid;
+
+static void read_supported_cpuid(int kvm_fd) {
+  supported_cpuid.header.nent = 256;
+  if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, &supported_cpuid) < 0) die("KVM_GET_SUPPORTED_CPUID");
+}
+
 struct vm {
   int vm_fd, vcpu_fd;
   uint8_t *memory;
@@ -80,6 +93,7 @@ static void vm_create(int kvm_fd, struct vm *vm) {
   vm->run_bytes = (size_t)run_bytes;
   vm->run = mmap(NULL, vm->run_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
   if (vm->run == MAP_FAILED) die("mmap kvm_run");
+  if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, &supported_cpuid) < 0) die("KVM_SET_CPUID2");
 }
 
 static void vm_close(struct vm *vm) {
@@ -208,6 +222,7 @@ int main(int argc, char **argv) {
   if (n < 10) n = 10;
   int kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
   if (kvm_fd < 0) die("open /dev/kvm");
+  read_supported_cpuid(kvm_fd);
   if (!strcmp(argv[1], "exit0")) bench_exits(kvm_fd, 0, n);
   else if (!strcmp(argv[1], "exit3")) bench_exits(kvm_fd, 3, n);
   else if (!strcmp(argv[1], "lifecycle")) bench_lifecycle(kvm_fd, n);

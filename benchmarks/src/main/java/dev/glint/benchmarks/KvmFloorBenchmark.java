@@ -41,8 +41,8 @@ public final class KvmFloorBenchmark {
    * @param args optional: rounds, exits per round, lifecycles per round
    */
   public static void main(String[] args) throws IOException, InterruptedException {
-    int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 3;
-    int exits = args.length > 1 ? Integer.parseInt(args[1]) : 20_000;
+    int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 7;
+    int exits = args.length > 1 ? Integer.parseInt(args[1]) : 10_000;
     int lifecycles = args.length > 2 ? Integer.parseInt(args[2]) : 300;
 
     HypervisorProvider provider = Hypervisors.require("kvm");

@@ -14,13 +14,14 @@ import java.util.concurrent.TimeUnit;
  *
  * <p><b>How a kick works.</b> {@link #interrupt()} sets {@code kvm_run.immediate_exit} (a volatile
  * byte write) and, if the vCPU thread is inside {@code run()}, sends it a real-time signal with
- * {@code tgkill(getpid(), tid, signal)}; {@code tid} is captured with {@code gettid()} on the vCPU
- * thread at the start of each run. The signal (default 40, {@code -Dglint.hv.kvm.signal=N}) has a
- * do-nothing handler, so its only effect is to make {@code KVM_RUN} return {@code EINTR}. {@code
- * immediate_exit} covers the window before the thread enters the guest, where a signal alone would
- * be lost; the signal covers a guest that is already running. After {@code EINTR} the vCPU clears
- * {@code immediate_exit} and returns {@code Cancelled}. An interrupt while no run is in progress
- * just leaves {@code immediate_exit} set: the next run returns {@code Cancelled} at once.
+ * {@code tgkill(getpid(), tid, signal)}; {@code tid} is the kernel id of the vCPU thread (read once
+ * per platform thread with {@code gettid()}) at the start of each run. The signal (default 40,
+ * {@code -Dglint.hv.kvm.signal=N}) has a do-nothing handler, so its only effect is to make {@code
+ * KVM_RUN} return {@code EINTR}. {@code immediate_exit} covers the window before the thread enters
+ * the guest, where a signal alone would be lost; the signal covers a guest that is already running.
+ * After {@code EINTR} the vCPU clears {@code immediate_exit} and returns {@code Cancelled}. An
+ * interrupt while no run is in progress just leaves {@code immediate_exit} set: the next run
+ * returns {@code Cancelled} at once.
  *
  * <p><b>The handler, without a native build.</b> It is five bytes of machine code ({@code endbr64;
  * ret}) written into an anonymous page that is then made read+execute and never unmapped, installed

@@ -253,7 +253,7 @@ final class KvmVcpu implements Vcpu {
   @Override
   public VcpuExit run() {
     // Entering first makes the checks below see the last call's state, whichever thread made it.
-    kicker.enter(Libc.gettid(), describe());
+    kicker.enter(Libc.currentTid(), describe());
     try {
       if (pending != Pending.NONE) {
         throw new IllegalStateException(

@@ -378,6 +378,25 @@ public final class Libc {
     }
   }
 
+  /** The kernel thread id of each platform thread, read once: a platform thread keeps its tid. */
+  private static final ThreadLocal<int[]> PLATFORM_TID = ThreadLocal.withInitial(() -> new int[1]);
+
+  /**
+   * {@return the kernel id of the calling thread's OS thread} Cached per platform thread (saving a
+   * system call on every {@code KVM_RUN}); asked afresh on a virtual thread, whose carrier, and so
+   * its tid, can change between calls.
+   */
+  public static int currentTid() {
+    if (Thread.currentThread().isVirtual()) {
+      return gettid();
+    }
+    int[] cached = PLATFORM_TID.get();
+    if (cached[0] == 0) {
+      cached[0] = gettid();
+    }
+    return cached[0];
+  }
+
   /** {@return {@code gettid()}: the kernel id of the calling thread} */
   public static int gettid() {
     try {
