@@ -1,0 +1,28 @@
+package dev.glint.sandbox;
+
+/**
+ * A call's encoded arguments do not fit in the guest's input buffer. Thrown before the guest runs;
+ * the sandbox stays usable. Enlarge the buffer with {@link Sandbox.Builder#inputBufferSize}.
+ */
+public final class ArgumentTooLargeException extends SandboxException {
+  private static final long serialVersionUID = 1L;
+
+  private final long size;
+  private final long limit;
+
+  ArgumentTooLargeException(String message, long size, long limit) {
+    super(message, null);
+    this.size = size;
+    this.limit = limit;
+  }
+
+  /** {@return the size of the encoded call, in bytes} */
+  public long size() {
+    return size;
+  }
+
+  /** {@return the input buffer's size, in bytes} */
+  public long limit() {
+    return limit;
+  }
+}

@@ -1,0 +1,135 @@
+package dev.glint.sandbox;
+
+import dev.glint.hv.Capability;
+import dev.glint.hv.Hypervisor;
+import dev.glint.hv.Hypervisors;
+import dev.glint.hv.MissingCapabilityException;
+import dev.glint.hv.PrivilegedExecution;
+import dev.glint.hv.spi.HypervisorProvider;
+import dev.glint.sandbox.internal.events.SandboxCreatedEvent;
+import dev.glint.sandbox.internal.image.ElfLoader;
+import dev.glint.sandbox.internal.image.GuestImage;
+import dev.glint.sandbox.internal.image.ImageFormatException;
+import dev.glint.sandbox.internal.layout.MemoryPlan;
+import dev.glint.sandbox.internal.vm.ExitLoop;
+import dev.glint.sandbox.internal.vm.GuestVm;
+import dev.glint.sandbox.internal.vm.HostFunctionTable;
+import dev.glint.sandbox.internal.vm.Stop;
+import dev.glint.sandbox.internal.wire.FunctionSignature;
+import dev.glint.sandbox.internal.wire.WireCodec;
+import dev.glint.sandbox.internal.wire.WireFormatException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.List;
+
+/** Builds a {@link Sandbox} from a frozen configuration: the steps of {@code build()}. */
+final class SandboxFactory {
+  private SandboxFactory() {}
+
+  private static final System.Logger LOG = System.getLogger("dev.glint.sandbox");
+
+  /** The logger the guest's log records go to. */
+  static final String GUEST_LOGGER = "dev.glint.sandbox.guest";
+
+  static Sandbox build(SandboxConfig config) {
+    SandboxCreatedEvent event = new SandboxCreatedEvent();
+    event.begin();
+    // Check everything that needs no hypervisor first, so a bad image costs no VM.
+    GuestImage image = loadImage(config);
+    MemoryPlan plan = MemoryPlan.of(config.sizes(), image.end());
+    HostFunctionTable hostFunctions = new HostFunctionTable(config.hostFunctions());
+    HypervisorProvider provider =
+        config.backend() != null ? Hypervisors.require(config.backend()) : Hypervisors.select();
+    Hypervisor hypervisor = provider.open();
+    boolean success = false;
+    try {
+      if (plan.memorySize() > hypervisor.maxMemoryBytes()) {
+        throw new IllegalArgumentException(
+            "memory size %d exceeds backend '%s''s maximum of %d bytes"
+                .formatted(plan.memorySize(), hypervisor.name(), hypervisor.maxMemoryBytes()));
+      }
+      PrivilegeLevel level = privilegeLevel(config, hypervisor);
+      GuestVm vm = GuestVm.create(hypervisor, image, plan, level.cpl(), "glint sandbox");
+      try {
+        ExitLoop loop = new ExitLoop(vm, hostFunctions, System.getLogger(GUEST_LOGGER));
+        List<FunctionSignature> table = initialize(vm, loop);
+        Sandbox sandbox = new Sandbox(hypervisor, vm, loop, level, table);
+        event.backend = hypervisor.name();
+        event.privilegeLevel = level.name();
+        event.memorySize = plan.memorySize();
+        event.functionCount = table.size();
+        event.commit();
+        LOG.log(
+            System.Logger.Level.DEBUG,
+            () ->
+                "sandbox built on %s at %s, %d MiB, functions %s"
+                    .formatted(
+                        hypervisor.name(), level, plan.memorySize() >> 20, sandbox.functions()));
+        success = true;
+        return sandbox;
+      } finally {
+        if (!success) {
+          vm.close();
+        }
+      }
+    } finally {
+      if (!success) {
+        hypervisor.close();
+      }
+    }
+  }
+
+  private static GuestImage loadImage(SandboxConfig config) {
+    byte[] bytes = config.guestBytes();
+    if (bytes == null) {
+      try {
+        long size = Files.size(config.guestFile());
+        if (size > ElfLoader.MAX_FILE_SIZE) {
+          throw new GuestImageException(
+              "%s: rule 7: the file is %d bytes; a guest image is at most %d bytes (64 MiB)"
+                  .formatted(config.guestFile(), size, ElfLoader.MAX_FILE_SIZE),
+              null);
+        }
+        bytes = Files.readAllBytes(config.guestFile());
+      } catch (IOException e) {
+        throw new GuestImageException(
+            "cannot read the guest image %s: %s".formatted(config.guestFile(), e), e);
+      }
+    }
+    try {
+      return new ElfLoader().load(bytes);
+    } catch (ImageFormatException e) {
+      String source = config.guestFile() != null ? config.guestFile() + ": " : "";
+      throw new GuestImageException("invalid guest image: " + source + e.getMessage(), e);
+    }
+  }
+
+  private static PrivilegeLevel privilegeLevel(SandboxConfig config, Hypervisor hypervisor) {
+    PrivilegeLevel level = config.privilegeLevel();
+    if (level == null) {
+      level =
+          hypervisor.privilegedExecution() == PrivilegedExecution.NATIVE
+              ? PrivilegeLevel.KERNEL
+              : PrivilegeLevel.USER;
+    }
+    if (level == PrivilegeLevel.USER && !hypervisor.has(Capability.USER_MODE_ENTRY)) {
+      throw new MissingCapabilityException(
+          hypervisor.name(), Capability.USER_MODE_ENTRY, "running guest functions at CPL 3");
+    }
+    return level;
+  }
+
+  private static List<FunctionSignature> initialize(GuestVm vm, ExitLoop loop) {
+    ExitLoop.Result result = loop.run(ExitLoop.READY, 0);
+    if (!(result.stop() instanceof Stop.Signalled)) {
+      throw Failures.of(result.stop(), result.hostFailures(), "initialization");
+    }
+    try {
+      return WireCodec.decodeFunctionTable(vm.output());
+    } catch (WireFormatException e) {
+      throw new ProtocolViolationException(
+          "protocol violation during the initialization: bad function table: " + e.getMessage(),
+          null);
+    }
+  }
+}
