@@ -1,0 +1,61 @@
+package dev.glint.guest;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.List;
+
+/**
+ * The sample guests built with the Glint guest SDK, as ELF bytes.
+ *
+ * <p>Each guest is a resource {@code dev/glint/guest/NAME.elf} of this module; their functions and
+ * signatures are listed in {@code guest/README.md} and at the top of each {@code
+ * guest/samples/NAME.c}.
+ */
+public final class SampleGuests {
+
+  /**
+   * {@code PrintOutput(string) -> i32}, which calls the host's {@code HostPrint(string) -> i32}.
+   */
+  public static final String HELLO = "hello";
+
+  /** One function per wire type returning its argument, plus multi-argument and host-call tests. */
+  public static final String ECHO = "echo";
+
+  /** {@code Sha256(bytes) -> bytes} and {@code SumBytes(bytes) -> u64}. */
+  public static final String COMPUTE = "compute";
+
+  /** One function per guest fault: null dereference, divide by zero, stack overflow, and so on. */
+  public static final String FAULTS = "faults";
+
+  /** Every sample guest's name. */
+  public static final List<String> ALL = List.of(HELLO, ECHO, COMPUTE, FAULTS);
+
+  private SampleGuests() {}
+
+  /**
+   * Returns the ELF image of a sample guest.
+   *
+   * @param name one of {@link #ALL}
+   * @return a fresh copy of the guest's bytes
+   * @throws IllegalArgumentException if there is no guest of that name
+   * @throws UncheckedIOException if the resource cannot be read
+   */
+  public static byte[] load(String name) {
+    if (!ALL.contains(name)) {
+      throw new IllegalArgumentException("no sample guest named '" + name + "'; known: " + ALL);
+    }
+    String resource = name + ".elf";
+    try (InputStream in = SampleGuests.class.getResourceAsStream(resource)) {
+      if (in == null) {
+        throw new IllegalStateException(
+            "sample guest resource dev/glint/guest/"
+                + resource
+                + " is missing from the glint-guest jar (was it built with make?)");
+      }
+      return in.readAllBytes();
+    } catch (IOException e) {
+      throw new UncheckedIOException("reading sample guest " + resource, e);
+    }
+  }
+}
