@@ -57,7 +57,8 @@ public final class Sandbox implements AutoCloseable {
   private final ReentrantLock lock = new ReentrantLock();
   private final VcpuInterrupter interrupter;
   private volatile boolean closed;
-  private SandboxException poison;
+  // Written only under the lock; volatile so isPoisoned() need not wait for a running call.
+  private volatile SandboxException poison;
 
   Sandbox(
       Hypervisor hypervisor,
@@ -99,12 +100,7 @@ public final class Sandbox implements AutoCloseable {
 
   /** {@return whether an earlier failure poisoned the sandbox} */
   public boolean isPoisoned() {
-    lock.lock();
-    try {
-      return poison != null;
-    } finally {
-      lock.unlock();
-    }
+    return poison != null;
   }
 
   /**
