@@ -25,6 +25,7 @@ extern int tests_passed, tests_failed;
 
 void test_wire(void);
 void test_format(void);
+void test_format_f64(void);
 void test_malloc(void);
 void test_libc(void);
 void test_sha256(void);

@@ -19,6 +19,7 @@ int main(void) {
   test_libc();
   test_wire();
   test_format();
+  test_format_f64();
   test_malloc();
   test_sha256();
   printf("%d passed, %d failed\n", tests_passed, tests_failed);

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Checks that a guest ELF satisfies the image rules of docs/guest-abi.md section 3, as the host's
 # loader will, so that a guest the loader would refuse fails the build instead.
-# Usage: check-elf.sh FILE...   (needs readelf from binutils)
+# Usage: check-elf.sh [--general-regs-only] FILE...   (needs readelf and objdump from binutils)
+#
+# --general-regs-only also disassembles the guest and refuses SSE/AVX register use and the
+# instructions that KVM's emulator gets wrong or cannot run at CPL 0 on PVM hosts (popcnt, lzcnt,
+# tzcnt, BMI, ...). The one SSE use allowed is the variadic prologue's `movaps %xmmN, OFF(%rsp)`,
+# which runs only when a caller passes doubles.
 set -euo pipefail
 LC_ALL=C
 export LC_ALL
@@ -12,6 +17,12 @@ FILE_MAX=$((64 << 20))
 status=0
 
 fail() { echo "check-elf: $1: $2" >&2; status=1; }
+
+general_regs_only=0
+if [ "${1:-}" = "--general-regs-only" ]; then
+  general_regs_only=1
+  shift
+fi
 
 for elf in "$@"; do
   header=$(readelf -hW "$elf")
@@ -32,7 +43,7 @@ for elf in "$@"; do
   segments=$(readelf -lW "$elf" | awk '
     /^  [A-Z_]+/ && $2 ~ /^0x/ {
       flags = ""
-      for (i = 8; i < NF; i++) flags = flags $i
+      for (i = 7; i < NF; i++) flags = flags $i
       print $1, $2, $3, $5, $6, flags
     }')
   loads=0 exec_loads=0 entry_ok=0 prev_end=0
@@ -61,6 +72,15 @@ for elf in "$@"; do
   [ "$loads" -ge 1 ] || fail "$elf" "no PT_LOAD segment"
   [ "$exec_loads" -ge 1 ] || fail "$elf" "no executable PT_LOAD segment"
   [ "$entry_ok" -eq 1 ] || fail "$elf" "e_entry is not inside an executable segment"
+  if [ "$general_regs_only" -eq 1 ]; then
+    bad=$(objdump -d --no-show-raw-insn "$elf" | awk '
+      /^[0-9a-f]+ <.*>:$/ { fn = $2; next }
+      /%[xyz]mm/ && !/movaps +%xmm[0-7],0x[0-9a-f]+\(%rsp\)$/ { print fn ": " $0; next }
+      /\t(popcnt|lzcnt|tzcnt|andn|bextr|blsi|blsr|blsmsk|bzhi|pdep|pext|shlx|shrx|sarx|rorx|mulx|adcx|adox|movbe)/ { print fn ": " $0 }
+    ' | head -n 5)
+    [ -z "$bad" ] || fail "$elf" "instructions a CPL-0 guest on PVM cannot run (SSE/AVX/BMI/POPCNT):
+$bad"
+  fi
   [ "$status" -eq 0 ] && echo "check-elf: $elf: ok ($loads LOAD segments, entry $(printf 0x%x "$entry"))"
 done
 exit "$status"

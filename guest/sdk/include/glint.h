@@ -9,9 +9,14 @@
  * names the ABI sections it implements.
  *
  * Build a guest with the SDK's Makefile rules (guest/Makefile): freestanding, static, non-PIE, no
- * red zone, linked with sdk/glint.ld and libglint.a. The SDK itself uses general-purpose registers
- * only (no SSE), so that the same binary runs well where CPL-0 code is emulated; floating-point
- * values travel as bit patterns and the f32/f64 helpers below are inline, compiled into the guest.
+ * red zone, linked with sdk/glint.ld and libglint.a.
+ *
+ * CPL 0 on PVM hosts: there KVM's instruction emulator runs all CPL-0 guest code, and it stops the
+ * VM (KVM_EXIT_INTERNAL_ERROR) at SSE instructions such as pxor, and at int3. The SDK therefore
+ * executes general-purpose instructions only (it is built with -mgeneral-regs-only), and so do the
+ * sample guests. Floating-point values travel as bit patterns (glint_arg_f64_bits,
+ * glint_result_f64_bits, glint_format_f64); the float/double helpers below are inline, compiled
+ * into a guest that chooses to use SSE, which then runs at CPL 3 or on hardware virtualization.
  *
  * Everything here is single-threaded: a guest has one vCPU and handles one call at a time.
  */
@@ -246,6 +251,8 @@ void glint_result_bytes(glint_result *result, const void *p, uint32_t len);
  */
 void glint_result_error(glint_result *result, uint16_t code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* glint_result_error with a va_list. */
+void glint_result_verror(glint_result *result, uint16_t code, const char *fmt, va_list ap);
 
 static inline void glint_result_f32(glint_result *result, float v) {
   uint32_t b;
@@ -313,6 +320,8 @@ const char *glint_host_error(uint32_t *len);
  * UTF-8 become '?'. Levels outside 1-5 are clamped. Harmless to a result already set.
  */
 void glint_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* glint_log with a va_list. */
+void glint_vlog(int level, const char *fmt, va_list ap);
 
 /* Abort codes the SDK itself uses (a guest picks its own, for example positive ones). */
 #define GLINT_ABORT_DESCRIPTOR (-1) /* the descriptor page has a bad magic or ABI version */
@@ -323,6 +332,8 @@ void glint_log(int level, const char *fmt, ...) __attribute__((format(printf, 2,
  * Never returns; a host that resumes the vCPU anyway gets the same abort signal again.
  */
 void glint_abort(int32_t code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+/* glint_abort with a va_list. */
+void glint_vabort(int32_t code, const char *fmt, va_list ap) __attribute__((noreturn));
 
 /* ------------------------------------------------------------------------------------------ */
 /* Formatting                                                                                 */
@@ -331,14 +342,23 @@ void glint_abort(int32_t code, const char *fmt, ...) __attribute__((noreturn, fo
 /*
  * Formats into buf (at most size bytes including the terminating NUL, which is always written
  * when size > 0) and returns the length the full output would have, like C's snprintf.
- * Conversions: %d %i %u %x %X %o %c %s %p %% and %f (%f is computed exactly only up to about 17
- * significant digits); length modifiers hh h l ll z j t; flags - 0 + space #; width and precision
- * (also as *). "%.*s" prints a string that is not NUL-terminated. Unknown conversions are copied.
+ * Conversions: %d %i %u %x %X %o %c %s %p %% and %f/%F; length modifiers hh h l ll z j t; flags
+ * - 0 + space #; width and precision (also as *). "%.*s" prints a string that is not
+ * NUL-terminated. %f is exact and correctly rounded (half to even), precision at most 17; it
+ * needs a caller built with SSE to pass the double (see glint_format_f64 otherwise). Unknown
+ * conversions are copied as they are.
  */
 int glint_snprintf(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The same with a va_list. */
 int glint_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+
+/*
+ * "%.<precision>f" of the f64 whose IEEE 754 bits are `bits` (precision 0-17, -1 for 6), into buf
+ * as glint_snprintf would, for code built with general-purpose registers only (such code cannot
+ * pass a double to a variadic function). Pair it with glint_arg_f64_bits.
+ */
+int glint_format_f64(char *buf, size_t size, uint64_t bits, int precision);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Memory and strings: the small libc a guest needs                                           */

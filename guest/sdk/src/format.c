@@ -1,9 +1,9 @@
 /*
- * format.c - glint_snprintf: printf-style formatting into a buffer.
+ * format.c - glint_vsnprintf: printf-style formatting into a buffer.
  *
- * The one SDK file built with SSE enabled: %f takes a double through va_arg, which needs the
- * floating-point registers the variadic prologue saves. Integer conversions touch no SSE register,
- * so a guest that never formats a double executes no SSE instruction here.
+ * Built like the rest of the SDK with general-purpose registers only: %f formats the double's bit
+ * pattern with integer arithmetic. KVM's instruction emulator, which runs CPL-0 guest code on PVM
+ * hosts, stops the VM at SSE instructions such as pxor, so the SDK executes none.
  */
 #include "internal.h"
 
@@ -79,61 +79,157 @@ static void format_unsigned(out *o, const spec *sp, uint64_t v, unsigned base, b
   emit_number(o, sp, prefix, digits + sizeof digits - n, n);
 }
 
-/* %f: fixed notation, exact while the value and precision fit 64-bit integer arithmetic. */
-static void format_double(out *o, const spec *sp, double x) {
-  char text[64];
-  int n = 0;
-  uint64_t bits;
-  __builtin_memcpy(&bits, &x, 8);
-  bool negative = bits >> 63;
-  int prec = sp->precision < 0 ? 6 : (sp->precision > 17 ? 17 : sp->precision);
-  if (((bits >> 52) & 0x7FF) == 0x7FF) {
-    const char *word = (bits & 0xFFFFFFFFFFFFFull) ? "nan" : "inf";
-    spec s2 = *sp;
-    s2.zero = false;
-    s2.precision = -1;
-    emit_number(o, &s2, negative ? "-" : (sp->plus ? "+" : ""), word, 3);
-    return;
-  }
-  if (negative) x = -x;
-  /* Scale huge values down and remember how many zeros to print before the point. */
-  int extra_zeros = 0;
-  while (x >= 1e19) {
-    x /= 10;
-    extra_zeros++;
-  }
-  uint64_t ip = (uint64_t)x;
-  double frac = x - (double)ip;
-  uint64_t scale = 1;
-  for (int i = 0; i < prec; i++) scale *= 10;
-  double scaled = frac * (double)scale;
-  uint64_t fp = (uint64_t)scaled;
-  double rest = scaled - (double)fp;
-  /* Round half to even on the last printed digit. */
-  if (rest > 0.5 || (rest == 0.5 && (fp & 1))) {
-    fp++;
-    if (fp >= scale) {
-      fp -= scale;
-      ip++;
+/*
+ * n / d and n % d for a quotient that fits 64 bits, by shift and subtract: libgcc's __udivmodti4
+ * would do it faster but uses SSE registers, which the SDK avoids (see the top of this file).
+ */
+static uint64_t div128(unsigned __int128 n, uint64_t d, uint64_t *rem) {
+  unsigned __int128 r = 0;
+  uint64_t q = 0;
+  for (int i = 127; i >= 0; i--) {
+    r = (r << 1) | (uint64_t)((n >> i) & 1);
+    q <<= 1;
+    if (r >= d) {
+      r -= d;
+      q |= 1;
     }
   }
-  char ibuf[24];
-  int ni = 0;
+  *rem = (uint64_t)r;
+  return q;
+}
+
+/*
+ * Fixed notation of an IEEE 754 binary64 given as its bits, exact and correctly rounded (half to
+ * even on the exact binary value), with integer arithmetic only. Writes at most `cap` digits
+ * and the point into `text` (callers give 340 bytes: 309 integer digits, '.', 17 decimals) and
+ * returns the length; the sign is not written. value = mant * 2^exp.
+ */
+static int fixed_digits(char *text, uint64_t bits, int prec) {
+  int biased = (int)((bits >> 52) & 0x7FF);
+  uint64_t mant = bits & 0xFFFFFFFFFFFFFull;
+  int exp;
+  if (biased == 0) {
+    exp = -1074; /* subnormal */
+  } else {
+    mant |= 1ull << 52;
+    exp = biased - 1075;
+  }
+  uint64_t pow10 = 1;
+  for (int i = 0; i < prec; i++) pow10 *= 10;
+  int n = 0;
+  if (exp >= 0) {
+    /* An integer: mant << exp, up to 1024 bits, converted by repeated division by 10^9. */
+    uint32_t limb[34] = {0};
+    int nl = 34;
+    /* mant has 53 bits; shifted by exp % 32 it spans up to three limbs. */
+    unsigned __int128 wide = (unsigned __int128)mant << (exp % 32);
+    limb[exp / 32] = (uint32_t)wide;
+    limb[exp / 32 + 1] = (uint32_t)(wide >> 32);
+    if (exp / 32 + 2 < nl) limb[exp / 32 + 2] = (uint32_t)(wide >> 64);
+    char rev[320];
+    int nr = 0;
+    for (;;) {
+      bool zero = true;
+      uint64_t rem = 0;
+      for (int i = nl - 1; i >= 0; i--) {
+        uint64_t cur = (rem << 32) | limb[i];
+        limb[i] = (uint32_t)(cur / 1000000000u);
+        rem = cur % 1000000000u;
+        if (limb[i]) zero = false;
+      }
+      for (int k = 0; k < 9; k++) {
+        rev[nr++] = (char)('0' + rem % 10);
+        rem /= 10;
+        if (zero && rem == 0) break;
+      }
+      if (zero) break;
+    }
+    while (nr > 1 && rev[nr - 1] == '0') nr--;
+    while (nr) text[n++] = rev[--nr];
+    if (prec > 0) text[n++] = '.';
+    for (int i = 0; i < prec; i++) text[n++] = '0';
+    return n;
+  }
+  /* value * 10^prec = mant * 10^prec / 2^-exp; mant * 10^prec < 2^110 fits 128 bits. */
+  unsigned __int128 scaled = (unsigned __int128)mant * pow10;
+  int shift = -exp;
+  unsigned __int128 q, rem, half;
+  if (shift >= 128) {
+    q = 0;
+    rem = scaled;
+    half = 0; /* 2^(shift-1) exceeds scaled: always rounds down */
+  } else {
+    q = scaled >> shift;
+    rem = scaled - (q << shift);
+    half = (unsigned __int128)1 << (shift - 1);
+  }
+  if (half != 0 && (rem > half || (rem == half && (q & 1)))) q++;
+  uint64_t fp;
+  uint64_t ip = div128(q, pow10, &fp);
+  char rev[24];
+  int nr = 0;
   do {
-    ibuf[ni++] = (char)('0' + ip % 10);
+    rev[nr++] = (char)('0' + ip % 10);
     ip /= 10;
   } while (ip);
-  while (ni) text[n++] = ibuf[--ni];
-  while (extra_zeros-- > 0 && n < 40) text[n++] = '0';
-  if (prec > 0 || sp->alt) text[n++] = '.';
+  while (nr) text[n++] = rev[--nr];
+  if (prec > 0) text[n++] = '.';
   for (int i = prec - 1; i >= 0; i--) {
     text[n + i] = (char)('0' + fp % 10);
     fp /= 10;
   }
-  n += prec;
+  return n + prec;
+}
+
+static void format_f64(out *o, const spec *sp, uint64_t bits) {
+  char text[340];
+  bool negative = bits >> 63;
+  int prec = sp->precision < 0 ? 6 : (sp->precision > 17 ? 17 : sp->precision);
+  const char *sign = negative ? "-" : (sp->plus ? "+" : (sp->space ? " " : ""));
   spec s2 = *sp;
-  s2.precision = -1; /* already applied to the fraction */
-  emit_number(o, &s2, negative ? "-" : (sp->plus ? "+" : (sp->space ? " " : "")), text, n);
+  s2.precision = -1; /* already applied to the digits */
+  if (((bits >> 52) & 0x7FF) == 0x7FF) {
+    s2.zero = false;
+    emit_number(o, &s2, sign, (bits & 0xFFFFFFFFFFFFFull) ? "nan" : "inf", 3);
+    return;
+  }
+  int n = fixed_digits(text, bits, prec);
+  if (prec == 0 && sp->alt) text[n++] = '.';
+  emit_number(o, &s2, sign, text, n);
+}
+
+int glint_format_f64(char *buf, size_t size, uint64_t bits, int precision) {
+  out o = {buf, size, 0};
+  spec sp = {false, false, false, false, false, -1, precision};
+  format_f64(&o, &sp, bits);
+  if (size) o.buf[o.len < size ? o.len : size - 1] = '\0';
+  return (int)o.len;
+}
+
+/*
+ * va_arg(ap, double) without floating-point registers. The System V x86-64 psABI (3.5.7) defines
+ * va_list as this structure; a double comes from the register save area while fp_offset < 176,
+ * else from the overflow area. The variadic entry points (varargs.c) are built with SSE, so their
+ * prologues do save XMM0-7 there when the caller passed doubles.
+ */
+typedef struct va_tag {
+  unsigned gp_offset;
+  unsigned fp_offset;
+  uint8_t *overflow_arg_area;
+  uint8_t *reg_save_area;
+} va_tag;
+
+static uint64_t va_double_bits(va_list ap) {
+  va_tag *t = (va_tag *)ap;
+  uint64_t bits;
+  if (t->fp_offset < 176) {
+    __builtin_memcpy(&bits, t->reg_save_area + t->fp_offset, 8);
+    t->fp_offset += 16;
+  } else {
+    __builtin_memcpy(&bits, t->overflow_arg_area, 8);
+    t->overflow_arg_area += 8;
+  }
+  return bits;
 }
 
 int glint_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap) {
@@ -232,7 +328,7 @@ int glint_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap) {
         break;
       }
       case 'f':
-      case 'F': format_double(&o, &sp, va_arg(args, double)); break;
+      case 'F': format_f64(&o, &sp, va_double_bits(args)); break;
       case '%': put(&o, '%'); break;
       default:
         /* Unknown or truncated conversion: copy it literally, so the mistake shows. */
@@ -244,12 +340,4 @@ int glint_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap) {
   va_end(args);
   if (size) o.buf[o.len < size ? o.len : size - 1] = '\0';
   return o.len > 0x7FFFFFFF ? 0x7FFFFFFF : (int)o.len;
-}
-
-int glint_snprintf(char *buf, size_t size, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = glint_vsnprintf(buf, size, fmt, ap);
-  va_end(ap);
-  return n;
 }

@@ -160,6 +160,10 @@ void glint_heap_init(void *base, size_t size);
 /* Heap consistency check for tests: returns 0 or a negative number naming the broken rule. */
 int glint_heap_check(void);
 
+/* Records an SDK-found host-call error message and returns code (varargs.c wraps the v-form). */
+int glint__host_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int glint__host_error_v(int code, const char *fmt, va_list ap);
+
 /* The runtime's C entry, called by _start with the descriptor page address. */
 void glint_main(const glint_descriptor *desc) __attribute__((noreturn));
 

@@ -74,13 +74,10 @@ static uint32_t format_at(size_t offset, size_t cap, const char *fmt, va_list ap
   return (uint32_t)len;
 }
 
-void glint_abort(int32_t code, const char *fmt, ...) {
+void glint_vabort(int32_t code, const char *fmt, va_list ap) {
   if (out_buf && out_size >= 16) {
-    va_list ap;
-    va_start(ap, fmt);
     /* Abort record: header (8), i32 code, u32 length, message at 16. */
     uint32_t len = format_at(16, out_size, fmt, ap);
-    va_end(ap);
     glint_writer w;
     glint_w_init(&w, out_buf, out_size);
     glint_wire_encode_abort(&w, code, (const char *)out_buf + 16, len);
@@ -105,16 +102,13 @@ static size_t park_result(void) {
   return current->at;
 }
 
-void glint_log(int level, const char *fmt, ...) {
+void glint_vlog(int level, const char *fmt, va_list ap) {
   size_t cap = park_result();
   if (cap < 16) return; /* nowhere to write: dropping a log is better than failing the call */
   if (level < GLINT_LOG_ERROR) level = GLINT_LOG_ERROR;
   if (level > GLINT_LOG_TRACE) level = GLINT_LOG_TRACE;
-  va_list ap;
-  va_start(ap, fmt);
   /* Log record: header (8), u8 level, u32 length, message at 13. */
   uint32_t len = format_at(13, cap, fmt, ap);
-  va_end(ap);
   glint_writer w;
   glint_w_init(&w, out_buf, cap);
   if (glint_wire_encode_log(&w, (uint8_t)level, (const char *)out_buf + 13, len)) {
@@ -215,7 +209,7 @@ const void *glint_arg_bytes(const glint_args *a, int i, uint32_t *len) {
 
 /* ---- results ---- */
 
-static void result_verror(glint_result *r, uint16_t code, const char *fmt, va_list ap) {
+void glint_result_verror(glint_result *r, uint16_t code, const char *fmt, va_list ap) {
   /* Return record, status 1: header (8), u8 status, u16 code, u32 length, message at 15. */
   uint32_t len = format_at(15, out_size, fmt, ap);
   glint_writer w;
@@ -229,19 +223,8 @@ static void result_verror(glint_result *r, uint16_t code, const char *fmt, va_li
   r->at = 0;
 }
 
-static void result_error(glint_result *r, uint16_t code, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  result_verror(r, code, fmt, ap);
-  va_end(ap);
-}
-
-void glint_result_error(glint_result *r, uint16_t code, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  result_verror(r, code, fmt, ap);
-  va_end(ap);
-}
+/* The SDK's own errors go through the variadic glint_result_error (varargs.c). */
+#define result_error glint_result_error
 
 void glint_result_value(glint_result *r, const glint_value *v) {
   const fn_entry *fn = r->fn;
@@ -315,11 +298,8 @@ void glint_result_bytes(glint_result *r, const void *p, uint32_t len) {
 
 /* ---- host calls ---- */
 
-static int local_error(int code, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
+int glint__host_error_v(int code, const char *fmt, va_list ap) {
   int n = glint_vsnprintf(local_err, sizeof local_err, fmt, ap);
-  va_end(ap);
   host_err = local_err;
   host_err_len = (uint32_t)((size_t)n < sizeof local_err ? (size_t)n : sizeof local_err - 1);
   glint_utf8_sanitize(local_err, host_err_len);
@@ -332,29 +312,29 @@ int glint_host_call(const char *name, glint_type ret, int nargs, const glint_val
   host_err_len = 0;
   size_t name_len = name ? strlen(name) : 0;
   if (name_len < 1 || name_len > GLINT_MAX_NAME || !glint_utf8_valid(name, name_len)) {
-    return local_error(GLINT_HOST_E_ENCODE, "host call: the name is not 1-255 bytes of UTF-8");
+    return glint__host_error(GLINT_HOST_E_ENCODE, "host call: the name is not 1-255 bytes of UTF-8");
   }
   if (nargs < 0 || nargs > GLINT_MAX_PARAMS || (nargs > 0 && !args)) {
-    return local_error(GLINT_HOST_E_ENCODE, "host call %s: %d arguments (0-16 allowed)", name,
+    return glint__host_error(GLINT_HOST_E_ENCODE, "host call %s: %d arguments (0-16 allowed)", name,
                        nargs);
   }
   if ((unsigned)ret > GLINT_BYTES) {
-    return local_error(GLINT_HOST_E_ENCODE, "host call %s: return type %d", name, ret);
+    return glint__host_error(GLINT_HOST_E_ENCODE, "host call %s: return type %d", name, ret);
   }
   for (int i = 0; i < nargs; i++) {
     if (!glint_is_param_type(args[i].type)) {
-      return local_error(GLINT_HOST_E_ENCODE, "host call %s: argument %d has type %d", name, i,
+      return glint__host_error(GLINT_HOST_E_ENCODE, "host call %s: argument %d has type %d", name, i,
                          args[i].type);
     }
     if (args[i].type == GLINT_STRING &&
         !glint_utf8_valid(args[i].as.buf.ptr, args[i].as.buf.len)) {
-      return local_error(GLINT_HOST_E_ENCODE, "host call %s: argument %d is not UTF-8", name, i);
+      return glint__host_error(GLINT_HOST_E_ENCODE, "host call %s: argument %d is not UTF-8", name, i);
     }
   }
   glint_writer w;
   glint_w_init(&w, out_buf, park_result());
   if (!glint_wire_encode_call(&w, GLINT_KIND_HOST_CALL, name, name_len, nargs, args)) {
-    return local_error(GLINT_HOST_E_ENCODE, "host call %s does not fit the output buffer", name);
+    return glint__host_error(GLINT_HOST_E_ENCODE, "host call %s does not fit the output buffer", name);
   }
   signal_host(GLINT_PORT_HOST_CALL);
 
@@ -364,7 +344,7 @@ int glint_host_call(const char *name, glint_type ret, int nargs, const glint_val
   const char *err = NULL;
   if (at >= in_size ||
       !glint_wire_decode_outcome(in_buf + at, in_size - at, GLINT_KIND_HOST_RESULT, &o, &err)) {
-    return local_error(GLINT_HOST_E_PROTOCOL, "host call %s: malformed host result: %s", name,
+    return glint__host_error(GLINT_HOST_E_PROTOCOL, "host call %s: malformed host result: %s", name,
                        err ? err : "no room after the call record");
   }
   if (o.status == 1) {
@@ -374,7 +354,7 @@ int glint_host_call(const char *name, glint_type ret, int nargs, const glint_val
     return o.code ? o.code : GLINT_HOST_E_PROTOCOL;
   }
   if (o.value.type != ret) {
-    return local_error(GLINT_HOST_E_TYPE, "host call %s returned %s, expected %s", name,
+    return glint__host_error(GLINT_HOST_E_TYPE, "host call %s returned %s, expected %s", name,
                        glint_type_name(o.value.type), glint_type_name(ret));
   }
   if (result) *result = o.value;
@@ -404,23 +384,21 @@ static void write_table(void) {
   }
 }
 
+/* Stands in for the function when a call fails before one is found (result_error names it). */
+static const fn_entry no_function = {"?", 1, GLINT_VOID, 0, {0}, NULL};
+
 static void run_call(void) {
-  glint_result res = {NULL, false, 0, 0};
+  glint_result res = {&no_function, false, 0, 0};
   glint_call call;
   const char *err = NULL;
   call_end = 0;
   if (!glint_wire_decode_call(in_buf, in_size, GLINT_KIND_CALL, &call, &err)) {
-    /* No function to blame: use a dummy entry so that result_error has a name. */
-    static const fn_entry none = {"?", 1, GLINT_VOID, 0, {0}, NULL};
-    res.fn = &none;
     result_error(&res, GLINT_ERR_ARGUMENTS, "malformed call record: %s", err);
     return;
   }
   call_end = call.record_size;
   const fn_entry *fn = find(call.name, call.name_len);
   if (!fn) {
-    static const fn_entry none = {"?", 1, GLINT_VOID, 0, {0}, NULL};
-    res.fn = &none;
     result_error(&res, GLINT_ERR_NOT_FOUND, "no guest function named '%.*s'", call.name_len,
                  call.name);
     return;

@@ -28,8 +28,14 @@ public final class SampleGuests {
   /** One function per guest fault: null dereference, divide by zero, stack overflow, and so on. */
   public static final String FAULTS = "faults";
 
+  /**
+   * Never becomes ready: registers one name twice, so the SDK aborts during initialization with
+   * code -2 and the message {@code "glint_register(Twice): name registered twice"}.
+   */
+  public static final String BADINIT = "badinit";
+
   /** Every sample guest's name. */
-  public static final List<String> ALL = List.of(HELLO, ECHO, COMPUTE, FAULTS);
+  public static final List<String> ALL = List.of(HELLO, ECHO, COMPUTE, FAULTS, BADINIT);
 
   private SampleGuests() {}
 
