@@ -20,7 +20,6 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -32,7 +31,6 @@ import org.junit.jupiter.params.provider.MethodSource;
  * gets its own sandbox per privilege level, so one failure cannot cascade.
  */
 @Timeout(120)
-@ExtendWith(CplZeroEmulatorLimit.class)
 class EchoGuestTest {
   private final List<String> hostEchoed = new ArrayList<>();
   private final Map<PrivilegeLevel, Sandbox> sandboxes = new EnumMap<>(PrivilegeLevel.class);
