@@ -125,6 +125,8 @@ public final class Sandbox implements AutoCloseable {
    * @throws ProtocolViolationException if the guest broke the protocol (the sandbox is then
    *     poisoned)
    * @throws SandboxPoisonedException if an earlier call poisoned the sandbox
+   * @throws IllegalArgumentException if a string argument holds an unpaired surrogate (it has no
+   *     UTF-8 form)
    * @throws IllegalStateException if the sandbox is closed, or a host function of this sandbox
    *     calls back into it
    * @throws dev.glint.hv.HypervisorException if the hypervisor fails (the sandbox is then poisoned)
@@ -150,7 +152,14 @@ public final class Sandbox implements AutoCloseable {
         throw Failures.poisoned(poison);
       }
       FunctionSignature signature = signature(name, returnType, arguments);
-      RecordEncoder record = WireCodec.encodeCall(signature, Arrays.asList(arguments));
+      RecordEncoder record;
+      try {
+        record = WireCodec.encodeCall(signature, Arrays.asList(arguments));
+      } catch (IllegalArgumentException e) {
+        // Types were checked above; what remains is a value without an encoding.
+        throw new IllegalArgumentException(
+            "cannot encode the arguments of %s: %s".formatted(signature, e.getMessage()), e);
+      }
       if (record.size() > vm.input().byteSize()) {
         throw new ArgumentTooLargeException(
             "the call of %s encodes to %d bytes, but the input buffer holds %d; pass less data or"

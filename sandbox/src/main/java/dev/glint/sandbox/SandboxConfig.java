@@ -157,16 +157,6 @@ record SandboxConfig(
   }
 
   @Override
-  public boolean equals(Object other) {
-    return this == other;
-  }
-
-  @Override
-  public int hashCode() {
-    return System.identityHashCode(this);
-  }
-
-  @Override
   public String toString() {
     return "SandboxConfig[guest=%s, sizes=%s, privilegeLevel=%s, backend=%s, hostFunctions=%d]"
         .formatted(

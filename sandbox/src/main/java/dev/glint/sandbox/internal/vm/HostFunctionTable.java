@@ -90,7 +90,20 @@ public final class HostFunctionTable {
           problem,
           new HostCallFailure.BadResult(call.name(), problem));
     }
-    RecordEncoder record = WireCodec.encodeHostResult(binding.signature().returnType(), result);
+    RecordEncoder record;
+    try {
+      record = WireCodec.encodeHostResult(binding.signature().returnType(), result);
+    } catch (IllegalArgumentException e) {
+      String problem =
+          "host function '%s' returned a value that cannot be encoded: %s"
+              .formatted(call.name(), e.getMessage());
+      return fail(
+          input,
+          offset,
+          WireCodec.HOST_FUNCTION_FAILED,
+          problem,
+          new HostCallFailure.BadResult(call.name(), problem));
+    }
     if (record.size() > input.byteSize() - offset) {
       String problem =
           "host function '%s' returned %d bytes, but the input buffer has room for %d"

@@ -2,6 +2,10 @@ package dev.glint.sandbox.internal.wire;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -107,9 +111,34 @@ public final class RecordEncoder {
       case F32 -> i32(Float.floatToRawIntBits((Float) value));
       case F64 -> i64(Double.doubleToRawLongBits((Double) value));
       case BOOL -> u8((Boolean) value ? 1 : 0);
-      case STRING -> lengthPrefixed(((String) value).getBytes(StandardCharsets.UTF_8));
+      case STRING -> lengthPrefixed(utf8((String) value));
       case BYTES -> lengthPrefixed((byte[]) value);
     };
+  }
+
+  /**
+   * {@return the UTF-8 bytes of {@code text}}
+   *
+   * @throws IllegalArgumentException if it holds an unpaired surrogate, which has no UTF-8 form
+   *     ({@link String#getBytes} would silently write '?' instead)
+   */
+  static byte[] utf8(String text) {
+    try {
+      ByteBuffer bytes =
+          StandardCharsets.UTF_8
+              .newEncoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .encode(CharBuffer.wrap(text));
+      byte[] array = new byte[bytes.remaining()];
+      bytes.get(array);
+      return array;
+    } catch (CharacterCodingException e) {
+      throw new IllegalArgumentException(
+          "a string of %d chars holds an unpaired surrogate and cannot be encoded as UTF-8"
+              .formatted(text.length()),
+          e);
+    }
   }
 
   /** Adds a tag byte and the value. */
