@@ -4,6 +4,7 @@ import dev.glint.sandbox.internal.layout.FaultStubs;
 import dev.glint.sandbox.internal.vm.FaultReport;
 import dev.glint.sandbox.internal.vm.HostCallFailure;
 import dev.glint.sandbox.internal.vm.Stop;
+import java.time.Duration;
 import java.util.List;
 
 /** Turns the run loop's outcomes into the public exceptions. Stateless. */
@@ -18,6 +19,16 @@ final class Failures {
    * @param context what ran, such as "call of 'add'" or "initialization"
    */
   static SandboxException of(Stop stop, List<HostCallFailure> hostFailures, String context) {
+    return of(stop, hostFailures, context, null);
+  }
+
+  /**
+   * {@return the exception for a run that stopped without the expected signal}
+   *
+   * @param timeout the call timeout, for {@link Stop.TimedOut}; null if none was set
+   */
+  static SandboxException of(
+      Stop stop, List<HostCallFailure> hostFailures, String context, Duration timeout) {
     Throwable cause = hostFailures.isEmpty() ? null : of(hostFailures.getFirst());
     return switch (stop) {
       case Stop.Aborted(int code, String message) ->
@@ -30,6 +41,12 @@ final class Failures {
       case Stop.Violation(String message) ->
           new ProtocolViolationException(
               "protocol violation during the %s: %s".formatted(context, message), cause);
+      case Stop.TimedOut() ->
+          new CallTimeoutException(
+              "the %s ran longer than its timeout of %s and was stopped"
+                  .formatted(context, timeout == null ? "(none)" : format(timeout)),
+              timeout,
+              cause);
       case Stop.Signalled() -> throw new IllegalArgumentException("not a failure: " + stop);
     };
   }
@@ -51,6 +68,12 @@ final class Failures {
       case HostCallFailure.BadResult(String name, String problem) ->
           new HostFunctionFailedException(name, problem, null);
     };
+  }
+
+  private static String format(Duration duration) {
+    return duration.toMillis() >= 1 && duration.toNanos() % 1_000_000 == 0
+        ? duration.toMillis() + " ms"
+        : duration.toNanos() / 1000.0 + " µs";
   }
 
   private static GuestFaultException fault(FaultReport fault, String context) {

@@ -4,6 +4,7 @@ import dev.glint.hv.Capability;
 import dev.glint.hv.Hypervisor;
 import dev.glint.hv.VcpuInterrupter;
 import dev.glint.sandbox.internal.events.GuestCallEvent;
+import dev.glint.sandbox.internal.vm.CallTimer;
 import dev.glint.sandbox.internal.vm.ExitLoop;
 import dev.glint.sandbox.internal.vm.GuestVm;
 import dev.glint.sandbox.internal.vm.Stop;
@@ -14,9 +15,11 @@ import dev.glint.sandbox.internal.wire.WireCodec;
 import dev.glint.sandbox.internal.wire.WireFormatException;
 import dev.glint.sandbox.internal.wire.WireType;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
@@ -56,6 +59,7 @@ public final class Sandbox implements AutoCloseable {
   private final List<GuestFunction> functions;
   private final ReentrantLock lock = new ReentrantLock();
   private final VcpuInterrupter interrupter;
+  private final Duration callTimeout;
   private volatile boolean closed;
   // Written only under the lock; volatile so isPoisoned() need not wait for a running call.
   private volatile SandboxException poison;
@@ -65,7 +69,8 @@ public final class Sandbox implements AutoCloseable {
       GuestVm vm,
       ExitLoop exitLoop,
       PrivilegeLevel privilegeLevel,
-      List<FunctionSignature> table) {
+      List<FunctionSignature> table,
+      Duration callTimeout) {
     this.hypervisor = hypervisor;
     this.vm = vm;
     this.exitLoop = exitLoop;
@@ -76,6 +81,7 @@ public final class Sandbox implements AutoCloseable {
                 java.util.stream.Collectors.toUnmodifiableMap(FunctionSignature::name, s -> s));
     this.functions = table.stream().map(Sandbox::toPublic).toList();
     this.interrupter = hypervisor.has(Capability.CANCEL) ? vm.vcpu().interrupter() : null;
+    this.callTimeout = callTimeout;
   }
 
   /** {@return a new builder; see {@link Builder} for the defaults} */
@@ -122,6 +128,8 @@ public final class Sandbox implements AutoCloseable {
    * @throws GuestErrorException if the guest function returned an error
    * @throws GuestFaultException if the guest faulted (the sandbox is then poisoned)
    * @throws GuestAbortedException if the guest aborted (the sandbox is then poisoned)
+   * @throws CallTimeoutException if the call ran past the {@linkplain Builder#callTimeout call
+   *     timeout} (the sandbox is then poisoned)
    * @throws ProtocolViolationException if the guest broke the protocol (the sandbox is then
    *     poisoned)
    * @throws SandboxPoisonedException if an earlier call poisoned the sandbox
@@ -171,7 +179,7 @@ public final class Sandbox implements AutoCloseable {
       record.writeTo(vm.input(), 0);
       ExitLoop.Result result;
       try {
-        result = exitLoop.run(ExitLoop.RETURN, record.size());
+        result = run(record.size());
       } catch (RuntimeException | Error e) {
         // The guest's state is unknown after the hypervisor failed: refuse further calls.
         poison = new ProtocolViolationException("the hypervisor failed during the call", e);
@@ -188,10 +196,31 @@ public final class Sandbox implements AutoCloseable {
     }
   }
 
+  /** Runs the call, under the call timeout if one is set. */
+  private ExitLoop.Result run(long callRecordSize) {
+    if (callTimeout == null) {
+      return exitLoop.run(ExitLoop.RETURN, callRecordSize, ExitLoop.NO_DEADLINE, this::isClosing);
+    }
+    long deadline = System.nanoTime() + callTimeout.toNanos();
+    ScheduledFuture<?> timer = CallTimer.schedule(interrupter::interrupt, callTimeout);
+    try {
+      return exitLoop.run(ExitLoop.RETURN, callRecordSize, deadline, this::isClosing);
+    } finally {
+      // If the timer fired just after the run ended, its interrupt is kept for the next run,
+      // which sees that its own deadline has not passed and runs on (see ExitLoop.run).
+      timer.cancel(false);
+    }
+  }
+
+  private boolean isClosing() {
+    return closed;
+  }
+
   private Object finish(
       FunctionSignature signature, ExitLoop.Result result, String context, GuestCallEvent event) {
     if (!(result.stop() instanceof Stop.Signalled)) {
-      SandboxException failure = Failures.of(result.stop(), result.hostFailures(), context);
+      SandboxException failure =
+          Failures.of(result.stop(), result.hostFailures(), context, callTimeout);
       poison = failure;
       event.outcome = outcome(failure);
       throw failure;
@@ -323,6 +352,7 @@ public final class Sandbox implements AutoCloseable {
    *     <tr><td>{@link #stackSize}</td><td>256 KiB</td><td>16 KiB .. 256 MiB, multiple of 4 KiB</td></tr>
    *     <tr><td>{@link #inputBufferSize}, {@link #outputBufferSize}</td><td>1 MiB + 64 KiB</td>
    *         <td>4 KiB .. 1 GiB, multiple of 4 KiB</td></tr>
+   *     <tr><td>{@link #callTimeout}</td><td>none</td><td>1 ms .. 1 day</td></tr>
    *     <tr><td>{@link #privilegeLevel}</td><td>from the backend (see {@link PrivilegeLevel})</td>
    *         <td></td></tr>
    *     <tr><td>{@link #backend}</td><td>the system property {@code glint.backend}, else the best
@@ -417,6 +447,27 @@ public final class Sandbox implements AutoCloseable {
     public Builder outputBufferSize(long bytes) {
       config.outputSize =
           SandboxConfig.check("output buffer size", bytes, 4L << 10, 1L << 30, 4096);
+      return this;
+    }
+
+    /**
+     * Limits how long one call may run, host functions included: 1 ms to 1 day. A call that runs
+     * longer is stopped and throws {@link CallTimeoutException}, and the sandbox is poisoned. A
+     * host function that blocks is not interrupted; the call stops when it returns. By default
+     * calls have no time limit.
+     *
+     * @return this builder
+     * @throws IllegalArgumentException if out of range
+     */
+    public Builder callTimeout(Duration timeout) {
+      java.util.Objects.requireNonNull(timeout, "timeout");
+      if (timeout.compareTo(Duration.ofMillis(1)) < 0
+          || timeout.compareTo(Duration.ofDays(1)) > 0) {
+        throw new IllegalArgumentException(
+            "call timeout %s is outside the allowed range: PT0.001S (1 ms) to PT24H (1 day)"
+                .formatted(timeout));
+      }
+      config.callTimeout = timeout;
       return this;
     }
 
@@ -549,7 +600,8 @@ public final class Sandbox implements AutoCloseable {
      * @throws IllegalArgumentException if the image, heap, buffers and stack do not fit in the
      *     memory size, or the memory size exceeds the backend's maximum
      * @throws dev.glint.hv.MissingCapabilityException if {@link PrivilegeLevel#USER} is chosen and
-     *     the backend cannot start a vCPU at CPL 3
+     *     the backend cannot start a vCPU at CPL 3, or a call timeout is set and the backend cannot
+     *     stop a running vCPU
      * @throws GuestFaultException if the guest faulted during initialization
      * @throws GuestAbortedException if the guest aborted during initialization
      * @throws ProtocolViolationException if the guest broke the protocol during initialization,

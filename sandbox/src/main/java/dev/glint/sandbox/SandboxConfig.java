@@ -7,6 +7,7 @@ import dev.glint.sandbox.internal.wire.WireType;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,6 +24,7 @@ import java.util.function.Consumer;
  * @param privilegeLevel the chosen level, or null for the backend's default
  * @param backend the chosen backend's name, or null for {@code Hypervisors.select()}
  * @param hostFunctions the host functions, HostPrint included
+ * @param callTimeout the longest a call may run, or null for no limit
  */
 record SandboxConfig(
     Path guestFile,
@@ -30,7 +32,8 @@ record SandboxConfig(
     LayoutSizes sizes,
     PrivilegeLevel privilegeLevel,
     String backend,
-    List<HostBinding> hostFunctions) {
+    List<HostBinding> hostFunctions,
+    Duration callTimeout) {
 
   /** The name of the default print function. */
   static final String HOST_PRINT = "HostPrint";
@@ -74,6 +77,7 @@ record SandboxConfig(
     PrivilegeLevel privilegeLevel;
     String backend;
     Consumer<String> printSink;
+    Duration callTimeout;
     private final Map<String, HostBinding> hostFunctions = new LinkedHashMap<>();
 
     void guest(Path file) {
@@ -132,7 +136,8 @@ record SandboxConfig(
           new LayoutSizes(memorySize, heapSize, stackSize, inputSize, outputSize),
           privilegeLevel,
           backend,
-          List.copyOf(functions));
+          List.copyOf(functions),
+          callTimeout);
     }
 
     /** {@return HostPrint(string) -> i32: prints the text, returns its length in UTF-8 bytes} */

@@ -7,13 +7,14 @@ package dev.glint.sandbox;
  * of the hypervisor itself throw {@link dev.glint.hv.HypervisorException}.
  *
  * <p>Failures that leave the guest in an unknown state ({@link GuestFaultException}, {@link
- * GuestAbortedException}, {@link ProtocolViolationException}) poison the sandbox: every later call
- * throws {@link SandboxPoisonedException}. The others ({@link GuestFunctionNotFoundException},
- * {@link TypeMismatchException}, {@link ArgumentTooLargeException}, {@link GuestErrorException})
- * leave it usable.
+ * GuestAbortedException}, {@link ProtocolViolationException}, {@link CallTimeoutException}) poison
+ * the sandbox: every later call throws {@link SandboxPoisonedException}. The others ({@link
+ * GuestFunctionNotFoundException}, {@link TypeMismatchException}, {@link
+ * ArgumentTooLargeException}, {@link GuestErrorException}) leave it usable.
  */
 public abstract sealed class SandboxException extends RuntimeException
     permits ArgumentTooLargeException,
+        CallTimeoutException,
         GuestAbortedException,
         GuestErrorException,
         GuestFaultException,

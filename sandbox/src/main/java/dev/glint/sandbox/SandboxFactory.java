@@ -49,11 +49,15 @@ final class SandboxFactory {
                 .formatted(plan.memorySize(), hypervisor.name(), hypervisor.maxMemoryBytes()));
       }
       PrivilegeLevel level = privilegeLevel(config, hypervisor);
+      if (config.callTimeout() != null && !hypervisor.has(Capability.CANCEL)) {
+        throw new MissingCapabilityException(
+            hypervisor.name(), Capability.CANCEL, "a call timeout (stopping a running guest)");
+      }
       GuestVm vm = GuestVm.create(hypervisor, image, plan, level.cpl(), "glint sandbox");
       try {
         ExitLoop loop = new ExitLoop(vm, hostFunctions, System.getLogger(GUEST_LOGGER));
         List<FunctionSignature> table = initialize(vm, loop);
-        Sandbox sandbox = new Sandbox(hypervisor, vm, loop, level, table);
+        Sandbox sandbox = new Sandbox(hypervisor, vm, loop, level, table, config.callTimeout());
         event.backend = hypervisor.name();
         event.privilegeLevel = level.name();
         event.memorySize = plan.memorySize();

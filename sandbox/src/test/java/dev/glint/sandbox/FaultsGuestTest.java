@@ -1,5 +1,6 @@
 package dev.glint.sandbox;
 
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -7,9 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.glint.guest.SampleGuests;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -18,8 +22,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The {@code faults} guest: every way it fails (but the infinite loop, which needs call timeouts)
- * becomes its typed error, the JVM keeps running, and the sandbox is then poisoned.
+ * The {@code faults} guest: every way it fails becomes its typed error, the JVM keeps running, and
+ * the sandbox is then poisoned; the infinite loop is stopped by a call timeout or by closing.
  */
 @Timeout(60)
 class FaultsGuestTest {
@@ -129,6 +133,41 @@ class FaultsGuestTest {
               () -> sandbox.call("CallUnregisteredHost", ValueType.I32));
       assertSame(failure, refused.getCause());
     }
+  }
+
+  @ParameterizedTest
+  @EnumSource(PrivilegeLevel.class)
+  void anInfiniteLoopIsStoppedByTheCallTimeout(PrivilegeLevel level) {
+    Duration timeout = Duration.ofMillis(200);
+    try (Sandbox sandbox =
+        TestSandboxes.builder(SampleGuests.FAULTS, level).callTimeout(timeout).build()) {
+      // A quick call first: its timer is cancelled and must not disturb the next call.
+      assertEquals(1, sandbox.call("CallUnregisteredHost", ValueType.I32));
+      long start = System.nanoTime();
+      CallTimeoutException e =
+          assertThrows(
+              CallTimeoutException.class, () -> sandbox.call("InfiniteLoop", ValueType.I32));
+      Duration took = Duration.ofNanos(System.nanoTime() - start);
+      assertEquals(timeout, e.timeout());
+      assertTrue(e.getMessage().contains("timeout of 200 ms"), e.getMessage());
+      assertTrue(took.compareTo(timeout) >= 0, "stopped after " + took);
+      assertTrue(took.compareTo(Duration.ofSeconds(5)) < 0, "stopped after " + took);
+      assertThrows(SandboxPoisonedException.class, () -> sandbox.call("Abort", ValueType.I32));
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(PrivilegeLevel.class)
+  void closingStopsARunningCall(PrivilegeLevel level) throws Exception {
+    Sandbox sandbox = faults(level);
+    CompletableFuture<Integer> call =
+        CompletableFuture.supplyAsync(() -> sandbox.call("InfiniteLoop", ValueType.I32));
+    Thread.sleep(100);
+    sandbox.close();
+    ExecutionException e = assertThrows(ExecutionException.class, () -> call.get(10, SECONDS));
+    ProtocolViolationException stopped =
+        assertInstanceOf(ProtocolViolationException.class, e.getCause());
+    assertTrue(stopped.getMessage().contains("closed while the guest ran"), stopped.getMessage());
   }
 
   @ParameterizedTest

@@ -31,6 +31,14 @@ class SandboxBuilderTest {
     assertThrows(IllegalArgumentException.class, () -> builder.stackSize(8 << 10));
     assertThrows(IllegalArgumentException.class, () -> builder.inputBufferSize(0));
     assertThrows(IllegalArgumentException.class, () -> builder.outputBufferSize(2L << 30));
+    IllegalArgumentException timeout =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> builder.callTimeout(java.time.Duration.ofNanos(999_999)));
+    assertTrue(timeout.getMessage().contains("1 ms) to PT24H (1 day)"), timeout.getMessage());
+    assertThrows(
+        IllegalArgumentException.class, () -> builder.callTimeout(java.time.Duration.ofDays(2)));
+    builder.callTimeout(java.time.Duration.ofSeconds(1));
     builder.memorySize(16L << 20).heapSize(4096).stackSize(16 << 10).inputBufferSize(4096);
   }
 

@@ -10,6 +10,7 @@ import dev.glint.sandbox.internal.wire.WireFormatException;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 
 /**
  * Runs the vCPU and dispatches its exits (ABI §7.1) until the guest signals the expected port or
@@ -59,14 +60,34 @@ public final class ExitLoop {
    */
   public record Result(Stop stop, int exits, List<HostCallFailure> hostFailures) {}
 
+  /** No deadline: {@link #run(int, long, long, BooleanSupplier)} runs until the guest stops. */
+  public static final long NO_DEADLINE = Long.MAX_VALUE;
+
+  /**
+   * Runs until the guest signals {@code expectedPort} or fails, without a deadline.
+   *
+   * @param expectedPort {@link #READY} or {@link #RETURN}
+   * @param callRecordSize the size of the call record in the input buffer (0 if none)
+   */
+  public Result run(int expectedPort, long callRecordSize) {
+    return run(expectedPort, callRecordSize, NO_DEADLINE, () -> false);
+  }
+
   /**
    * Runs until the guest signals {@code expectedPort} or fails.
+   *
+   * <p>A {@link VcpuExit.Cancelled} exit ends the run if {@code closing} says so or the deadline
+   * has passed; otherwise it is a stale interrupt (a timer that fired just after an earlier run
+   * ended, which the SPI keeps for the next run) and the guest simply runs on.
    *
    * @param expectedPort {@link #READY} or {@link #RETURN}
    * @param callRecordSize the size of the call record in the input buffer (0 if none): host results
    *     go after it, at the next multiple of 8
+   * @param deadline the {@link System#nanoTime()} after which a cancelled run times out, or {@link
+   *     #NO_DEADLINE}
+   * @param closing whether the sandbox is being closed (a cancelled run then ends)
    */
-  public Result run(int expectedPort, long callRecordSize) {
+  public Result run(int expectedPort, long callRecordSize, long deadline, BooleanSupplier closing) {
     long resultOffset = (callRecordSize + 7) & -8L;
     List<HostCallFailure> failures = new ArrayList<>(0);
     int exits = 0;
@@ -111,7 +132,7 @@ public final class ExitLoop {
                     "the guest executed hlt at RIP 0x%x; a guest ends a call by signalling RETURN"
                         .formatted(vm.vcpu().registers().rip()));
             case VcpuExit.Shutdown() -> new Stop.Faulted(FaultReport.tripleFault());
-            case VcpuExit.Cancelled() -> new Stop.Violation("the run was cancelled");
+            case VcpuExit.Cancelled() -> cancelled(deadline, closing);
             case VcpuExit.FailEntry(long reason, String description) ->
                 new Stop.Violation(
                     "the hypervisor refused to enter the guest (reason 0x%x: %s)"
@@ -129,6 +150,17 @@ public final class ExitLoop {
         return new Result(stop, exits, List.copyOf(failures));
       }
     }
+  }
+
+  /** Decides what a cancelled run means; returns null to go on. */
+  private static Stop cancelled(long deadline, BooleanSupplier closing) {
+    if (closing.getAsBoolean()) {
+      return new Stop.Violation("the sandbox was closed while the guest ran");
+    }
+    if (deadline != NO_DEADLINE && System.nanoTime() - deadline >= 0) {
+      return new Stop.TimedOut();
+    }
+    return null;
   }
 
   /** Answers a host call; returns null to go on, or a violation. */

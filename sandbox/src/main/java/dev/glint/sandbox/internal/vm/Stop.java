@@ -12,6 +12,9 @@ public sealed interface Stop {
   /** The guest faulted (port 0x105 from the fault stubs, or a triple fault). */
   record Faulted(FaultReport fault) implements Stop {}
 
+  /** The call ran past its deadline and was stopped. */
+  record TimedOut() implements Stop {}
+
   /** The guest broke the protocol; the message says how. */
   record Violation(String message) implements Stop {}
 }
