@@ -31,7 +31,7 @@ import java.util.function.Supplier;
  *
  * {@snippet :
  * try (Sandbox sandbox = Sandbox.builder().guest(Path.of("hello.elf")).build()) {
- *   int result = sandbox.call("hello", ValueType.I32, "world");
+ *   int written = sandbox.call("PrintOutput", ValueType.I32, "Hello, Glint!");
  * }
  * }
  *
@@ -40,13 +40,13 @@ import java.util.function.Supplier;
  * thread pins its carrier for the duration of a call. A host function runs on the calling thread
  * and must not call back into its own sandbox.
  *
- * <p><b>Ownership:</b> the sandbox owns its VM, its guest memory and its open hypervisor; {@link
- * #close()} frees them all. Close is idempotent; every other method then throws {@link
- * IllegalStateException}.
+ * <p><b>Ownership:</b> the caller of {@link Builder#build()} owns the sandbox and must close it;
+ * the sandbox owns its VM, its guest memory and its open hypervisor, and {@link #close()} frees
+ * them all. Close is idempotent; {@link #call} then throws {@link IllegalStateException}.
  *
  * <p><b>Failures:</b> a call throws a {@link SandboxException} subtype that says what went wrong.
- * After a fault, an abort or a protocol violation the sandbox is <em>poisoned</em> and refuses
- * further calls with {@link SandboxPoisonedException}; close it and build a new one.
+ * After a fault, an abort, a timeout or a protocol violation the sandbox is <em>poisoned</em> and
+ * refuses further calls with {@link SandboxPoisonedException}; close it and build a new one.
  */
 public final class Sandbox implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger("dev.glint.sandbox");
@@ -312,10 +312,18 @@ public final class Sandbox implements AutoCloseable {
 
   /**
    * Frees the VM, its memory and the hypervisor. Idempotent. If a call is running on another
-   * thread, it is cancelled (where the backend can cancel a run) and close waits for it to end.
+   * thread, it is stopped (where the backend can cancel a run; the call then throws {@link
+   * ProtocolViolationException}) and close waits for it to end.
+   *
+   * @throws IllegalStateException if called by a host function of this sandbox during a call
    */
   @Override
   public void close() {
+    if (lock.isHeldByCurrentThread()) {
+      // Only a host function of this sandbox, on the calling thread, can get here.
+      throw new IllegalStateException(
+          "a host function cannot close its own sandbox while the guest is calling it");
+    }
     if (closed) {
       return;
     }
