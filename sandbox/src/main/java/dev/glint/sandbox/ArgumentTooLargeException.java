@@ -7,7 +7,10 @@ package dev.glint.sandbox;
 public final class ArgumentTooLargeException extends SandboxException {
   private static final long serialVersionUID = 1L;
 
+  /** Serialized; see {@link #size()}. */
   private final long size;
+
+  /** Serialized; see {@link #limit()}. */
   private final long limit;
 
   ArgumentTooLargeException(String message, long size, long limit) {

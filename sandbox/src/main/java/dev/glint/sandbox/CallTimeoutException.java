@@ -10,6 +10,7 @@ import java.time.Duration;
 public final class CallTimeoutException extends SandboxException {
   private static final long serialVersionUID = 1L;
 
+  /** Serialized; see {@link #timeout()}. */
   private final Duration timeout;
 
   CallTimeoutException(String message, Duration timeout, Throwable cause) {

@@ -9,7 +9,10 @@ package dev.glint.sandbox;
 public final class GuestAbortedException extends SandboxException {
   private static final long serialVersionUID = 1L;
 
+  /** Serialized; see {@link #code()}. */
   private final int code;
+
+  /** Serialized; see {@link #guestMessage()}. */
   private final String guestMessage;
 
   GuestAbortedException(String message, int code, String guestMessage, Throwable cause) {

@@ -11,7 +11,10 @@ package dev.glint.sandbox;
 public final class GuestErrorException extends SandboxException {
   private static final long serialVersionUID = 1L;
 
+  /** Serialized; see {@link #code()}. */
   private final int code;
+
+  /** Serialized; see {@link #guestMessage()}. */
   private final String guestMessage;
 
   GuestErrorException(String message, int code, String guestMessage, Throwable cause) {

@@ -10,11 +10,22 @@ import java.util.OptionalLong;
 public final class GuestFaultException extends SandboxException {
   private static final long serialVersionUID = 1L;
 
+  /** Serialized; see {@link #vector()}. */
   private final int vector;
+
+  /** Serialized; see {@link #vectorName()}. */
   private final String vectorName;
+
+  /** Serialized; see {@link #errorCode()}. */
   private final long errorCode;
+
+  /** Serialized; see {@link #rip()}. */
   private final long rip;
+
+  /** Serialized; see {@link #faultAddress()}. */
   private final long faultAddress;
+
+  /** Serialized; see {@link #cpl()}. */
   private final int cpl;
 
   GuestFaultException(

@@ -7,6 +7,7 @@ package dev.glint.sandbox;
 public final class GuestFunctionNotFoundException extends SandboxException {
   private static final long serialVersionUID = 1L;
 
+  /** Serialized; see {@link #functionName()}. */
   private final String functionName;
 
   GuestFunctionNotFoundException(String functionName, String message) {

@@ -8,6 +8,7 @@ package dev.glint.sandbox;
 public final class HostFunctionFailedException extends SandboxException {
   private static final long serialVersionUID = 1L;
 
+  /** Serialized; see {@link #functionName()}. */
   private final String functionName;
 
   HostFunctionFailedException(String functionName, String message, Throwable cause) {

@@ -383,6 +383,7 @@ public final class Sandbox implements AutoCloseable {
     /**
      * Sets the guest image to read from a file when {@link #build()} runs.
      *
+     * @param elfFile the guest image file (a Glint guest ELF, ABI §3)
      * @return this builder
      */
     public Builder guest(Path elfFile) {
@@ -393,6 +394,7 @@ public final class Sandbox implements AutoCloseable {
     /**
      * Sets the guest image; the array is copied.
      *
+     * @param elfImage the guest image (a Glint guest ELF, ABI §3)
      * @return this builder
      */
     public Builder guest(byte[] elfImage) {
@@ -403,6 +405,7 @@ public final class Sandbox implements AutoCloseable {
     /**
      * Sets the guest memory size in bytes: 4 MiB to 16 GiB, a multiple of 2 MiB.
      *
+     * @param bytes the guest memory size in bytes
      * @return this builder
      * @throws IllegalArgumentException if out of range or not a multiple of 2 MiB
      */
@@ -414,6 +417,7 @@ public final class Sandbox implements AutoCloseable {
     /**
      * Sets the heap size in bytes: 4 KiB to 1 GiB, a multiple of 4 KiB.
      *
+     * @param bytes the heap size in bytes
      * @return this builder
      * @throws IllegalArgumentException if out of range or not a multiple of 4 KiB
      */
@@ -425,6 +429,7 @@ public final class Sandbox implements AutoCloseable {
     /**
      * Sets the stack size in bytes: 16 KiB to 256 MiB, a multiple of 4 KiB.
      *
+     * @param bytes the stack size in bytes
      * @return this builder
      * @throws IllegalArgumentException if out of range or not a multiple of 4 KiB
      */
@@ -437,6 +442,7 @@ public final class Sandbox implements AutoCloseable {
      * Sets the input buffer size in bytes (the largest encoded call): 4 KiB to 1 GiB, a multiple of
      * 4 KiB.
      *
+     * @param bytes the input buffer size in bytes
      * @return this builder
      * @throws IllegalArgumentException if out of range or not a multiple of 4 KiB
      */
@@ -449,6 +455,7 @@ public final class Sandbox implements AutoCloseable {
      * Sets the output buffer size in bytes (the largest encoded result): 4 KiB to 1 GiB, a multiple
      * of 4 KiB.
      *
+     * @param bytes the output buffer size in bytes
      * @return this builder
      * @throws IllegalArgumentException if out of range or not a multiple of 4 KiB
      */
@@ -464,6 +471,7 @@ public final class Sandbox implements AutoCloseable {
      * host function that blocks is not interrupted; the call stops when it returns. By default
      * calls have no time limit.
      *
+     * @param timeout the longest one call may run
      * @return this builder
      * @throws IllegalArgumentException if out of range
      */
@@ -482,6 +490,7 @@ public final class Sandbox implements AutoCloseable {
     /**
      * Chooses the privilege level of the guest's functions instead of the backend's default.
      *
+     * @param level the privilege level of the guest's functions
      * @return this builder
      */
     public Builder privilegeLevel(PrivilegeLevel level) {
@@ -493,6 +502,7 @@ public final class Sandbox implements AutoCloseable {
      * Chooses the hypervisor backend by name, such as "kvm", instead of the system property {@code
      * glint.backend} or the best available one.
      *
+     * @param name the backend's name, as {@code HypervisorProvider.name()} gives it
      * @return this builder
      */
     public Builder backend(String name) {
@@ -505,6 +515,7 @@ public final class Sandbox implements AutoCloseable {
      * System.out}. The sink is called on the calling thread, once per {@code HostPrint} call, with
      * the guest's text as it is (no newline added).
      *
+     * @param sink receives the text of each {@code HostPrint} call
      * @return this builder
      */
     public Builder printTo(Consumer<String> sink) {
@@ -542,6 +553,9 @@ public final class Sandbox implements AutoCloseable {
      * Declares a host function without parameters.
      *
      * @param <R> the Java type of the result
+     * @param name 1 to 255 bytes of UTF-8, no NUL
+     * @param returnType the type of the value the function returns
+     * @param function the code
      * @return this builder
      * @throws IllegalArgumentException as {@link #hostFunction(String, ValueType, List,
      *     HostFunction)}
@@ -560,6 +574,10 @@ public final class Sandbox implements AutoCloseable {
      *
      * @param <R> the Java type of the result
      * @param <A> the Java type of the parameter
+     * @param name 1 to 255 bytes of UTF-8, no NUL
+     * @param returnType the type of the value the function returns
+     * @param parameter the type of the parameter
+     * @param function the code
      * @return this builder
      * @throws IllegalArgumentException as {@link #hostFunction(String, ValueType, List,
      *     HostFunction)}
@@ -580,6 +598,11 @@ public final class Sandbox implements AutoCloseable {
      * @param <R> the Java type of the result
      * @param <A> the Java type of the first parameter
      * @param <B> the Java type of the second parameter
+     * @param name 1 to 255 bytes of UTF-8, no NUL
+     * @param returnType the type of the value the function returns
+     * @param first the type of the first parameter
+     * @param second the type of the second parameter
+     * @param function the code
      * @return this builder
      * @throws IllegalArgumentException as {@link #hostFunction(String, ValueType, List,
      *     HostFunction)}

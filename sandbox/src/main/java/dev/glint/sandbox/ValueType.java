@@ -82,6 +82,7 @@ public final class ValueType<T> {
   /**
    * {@return the type with ABI tag {@code tag}}
    *
+   * @param tag the one-byte tag, 0..9
    * @throws IllegalArgumentException if no type has it (tags are 0..9)
    */
   public static ValueType<?> ofTag(int tag) {
@@ -106,7 +107,11 @@ public final class ValueType<T> {
     return javaType;
   }
 
-  /** {@return whether {@code value} is a Java value of this type (for void: null)} */
+  /**
+   * {@return whether {@code value} is a Java value of this type (for void: null)}
+   *
+   * @param value any value, or null
+   */
   public boolean isInstance(Object value) {
     return this == VOID ? value == null : javaType.isInstance(value);
   }
@@ -114,6 +119,7 @@ public final class ValueType<T> {
   /**
    * {@return {@code value} as this type's Java type}
    *
+   * @param value a value of this type
    * @throws ClassCastException if it is not one ({@link #isInstance} is false)
    */
   public T cast(Object value) {
