@@ -1,8 +1,9 @@
 package dev.glint.sandbox;
 
 /**
- * A call's encoded arguments do not fit in the guest's input buffer. Thrown before the guest runs;
- * the sandbox stays usable. Enlarge the buffer with {@link Sandbox.Builder#inputBufferSize}.
+ * A call's encoded arguments do not fit in the guest's input buffer (less the 16 bytes kept free
+ * for host results). Thrown before the guest runs; the sandbox stays usable. Enlarge the buffer
+ * with {@link Sandbox.Builder#inputBufferSize}.
  */
 public final class ArgumentTooLargeException extends SandboxException {
   private static final long serialVersionUID = 1L;
@@ -24,7 +25,7 @@ public final class ArgumentTooLargeException extends SandboxException {
     return size;
   }
 
-  /** {@return the input buffer's size, in bytes} */
+  /** {@return the largest encoded call the input buffer takes, in bytes (its size less 16)} */
   public long limit() {
     return limit;
   }

@@ -168,13 +168,15 @@ public final class Sandbox implements AutoCloseable {
         throw new IllegalArgumentException(
             "cannot encode the arguments of %s: %s".formatted(signature, e.getMessage()), e);
       }
-      if (record.size() > vm.input().byteSize()) {
+      long limit = ExitLoop.maxCallRecordSize(vm.input().byteSize());
+      if (record.size() > limit) {
         throw new ArgumentTooLargeException(
-            "the call of %s encodes to %d bytes, but the input buffer holds %d; pass less data or"
-                    .formatted(signature, record.size(), vm.input().byteSize())
-                + " enlarge the buffer with Sandbox.Builder.inputBufferSize",
+            ("the call of %s encodes to %d bytes, but a call may take at most %d of the %d-byte"
+                    + " input buffer (16 stay free for host results); pass less data or enlarge"
+                    + " the buffer with Sandbox.Builder.inputBufferSize")
+                .formatted(signature, record.size(), limit, vm.input().byteSize()),
             record.size(),
-            vm.input().byteSize());
+            limit);
       }
       record.writeTo(vm.input(), 0);
       ExitLoop.Result result;

@@ -18,7 +18,6 @@ import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -246,23 +245,48 @@ class EchoGuestTest {
         assertThrows(
             ArgumentTooLargeException.class,
             () -> sandbox.call("EchoBytes", ValueType.BYTES, (Object) new byte[(1 << 20) + 65536]));
-    assertEquals((1 << 20) + 65536, tooLarge.limit());
+    assertEquals((1 << 20) + 65536 - 16, tooLarge.limit());
     assertTrue(tooLarge.size() > tooLarge.limit());
     assertTrue(!sandbox.isPoisoned());
     assertEquals(7, sandbox.call("EchoI32", ValueType.I32, 7));
   }
 
-  @Test
-  void theLargestCallThatFitsGoesThrough() {
-    // Record header 8, name "EchoBytes" 2 + 9, count 1, tag 1, length 4: 25 bytes of overhead.
-    byte[] largest = pattern((1 << 20) + 65536 - 25);
-    assertArrayEquals(
-        largest, sandbox(PrivilegeLevel.USER).call("EchoBytes", ValueType.BYTES, (Object) largest));
-    assertThrows(
-        ArgumentTooLargeException.class,
-        () ->
-            sandbox(PrivilegeLevel.USER)
-                .call("EchoBytes", ValueType.BYTES, (Object) pattern(largest.length + 1)));
+  @ParameterizedTest
+  @EnumSource(PrivilegeLevel.class)
+  void theLargestCallThatFitsGoesThroughAndOneByteMoreIsRefused(PrivilegeLevel level) {
+    // A small input buffer, so the largest call is small at CPL 0 too. 16 bytes stay free for
+    // host results (ABI §7.4): a call may take 4096 - 16 = 4080 bytes. Record header 8, name
+    // "EchoBytes" 2 + 9, count 1, tag 1, length 4: 25 bytes of overhead.
+    try (Sandbox sandbox =
+        TestSandboxes.builder(SampleGuests.ECHO, level).inputBufferSize(4096).build()) {
+      byte[] largest = pattern(4080 - 25);
+      assertArrayEquals(largest, sandbox.call("EchoBytes", ValueType.BYTES, (Object) largest));
+      ArgumentTooLargeException e =
+          assertThrows(
+              ArgumentTooLargeException.class,
+              () -> sandbox.call("EchoBytes", ValueType.BYTES, (Object) pattern(4080 - 24)));
+      assertEquals(4081, e.size());
+      assertEquals(4080, e.limit());
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(PrivilegeLevel.class)
+  void aHostCallDuringTheLargestCallStillGetsAnAnswer(PrivilegeLevel level) {
+    // HostEcho(s) with a call record of exactly 4080 bytes (header 8, name "HostEcho" 2 + 8,
+    // count 1, tag 1, length 4, 4056 bytes of text) leaves just the 16-byte reserve, where the
+    // host's result "ok" (header 8, status 1, tag 1, length 4, 2 bytes: 16) goes.
+    String text = "a".repeat(4056);
+    try (Sandbox sandbox =
+        TestSandboxes.builder(SampleGuests.ECHO, level)
+            .inputBufferSize(4096)
+            .hostFunction("HostEcho", ValueType.STRING, ValueType.STRING, s -> "ok")
+            .build()) {
+      assertEquals("ok", sandbox.call("HostEcho", ValueType.STRING, text));
+      assertThrows(
+          ArgumentTooLargeException.class,
+          () -> sandbox.call("HostEcho", ValueType.STRING, text + "a"));
+    }
   }
 
   private static byte[] pattern(int length) {

@@ -60,6 +60,17 @@ public final class ExitLoop {
    */
   public record Result(Stop stop, int exits, List<HostCallFailure> hostFailures) {}
 
+  /** The bytes after a call record kept free for host results (ABI §7.4). */
+  public static final long HOST_RESULT_RESERVE = 16;
+
+  /**
+   * {@return the largest call record for an input buffer of {@code inputSize} bytes}: rounded up to
+   * 8, it must leave {@link #HOST_RESULT_RESERVE} bytes free (ABI §7.4)
+   */
+  public static long maxCallRecordSize(long inputSize) {
+    return (inputSize - HOST_RESULT_RESERVE) & -8L;
+  }
+
   /** No deadline: {@link #run(int, long, long, BooleanSupplier)} runs until the guest stops. */
   public static final long NO_DEADLINE = Long.MAX_VALUE;
 
