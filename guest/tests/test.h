@@ -29,8 +29,6 @@ void test_format_f64(void);
 void test_malloc(void);
 void test_libc(void);
 void test_sha256(void);
-
-/* Set by the test double of glint_abort (the allocator aborts on a bad free). */
-extern int abort_calls;
+void test_runtime(void);
 
 #endif

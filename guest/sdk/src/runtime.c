@@ -51,9 +51,15 @@ static const char *host_err;
 static uint32_t host_err_len;
 static char local_err[200];
 
+#ifdef GLINT_NATIVE_TEST
+/* The native tests run this file as a coroutine and play the host at each port (test_runtime.c). */
+void glint_test_signal(uint16_t port);
+static inline void signal_host(uint16_t port) { glint_test_signal(port); }
+#else
 static inline void signal_host(uint16_t port) {
   __asm__ volatile("outb %%al, %%dx" : : "a"((uint8_t)0), "d"(port) : "memory");
 }
+#endif
 
 const glint_descriptor *glint_descriptor_page(void) { return desc; }
 
@@ -442,6 +448,8 @@ static bool region_ok(const glint_descriptor *d, uint64_t addr, uint64_t size) {
 }
 
 void glint_main(const glint_descriptor *d) {
+  out_buf = NULL; /* zero already in a fresh image; explicit for the native tests' restarts */
+  out_size = 0;
   if (d->magic != GLINT_DESCRIPTOR_MAGIC) {
     /* Without a descriptor there is no output buffer to write a message to. */
     for (;;) signal_host(GLINT_PORT_ABORT);

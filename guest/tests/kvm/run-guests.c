@@ -27,7 +27,7 @@
 
 #include "../test.h"
 
-int tests_passed, tests_failed, abort_calls;
+int tests_passed, tests_failed;
 void glint_abort(int32_t code, const char *fmt, ...) {
   fprintf(stderr, "glint_abort(%d) in the test host: %s\n", code, fmt);
   exit(2);
