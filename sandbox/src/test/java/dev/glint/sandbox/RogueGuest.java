@@ -20,6 +20,8 @@ import java.util.HexFormat;
  *   <tr><td>L</td><td>LOG with level 9</td></tr>
  *   <tr><td>R</td><td>signals READY again instead of RETURN</td></tr>
  *   <tr><td>T</td><td>RETURN with an i32 and one trailing byte</td></tr>
+ *   <tr><td>D</td><td>loads an empty IDT ({@code lidt}), then {@code ud2}: a triple fault at CPL 0,
+ *       #GP at CPL 3 (lidt is privileged)</td></tr>
  * </table>
  *
  * <p>Assembled with GNU as (intel syntax), bytes from objdump.
@@ -33,8 +35,8 @@ final class RogueGuest {
       hex(
           "49 89 ff", // _start: mov r15,rdi
           "49 8b 7f 20", // mov rdi,[r15+0x20]
-          "48 8d 35 e4 00 00 00", // lea rsi,[rip+0xe4]
-          "b9 32 00 00 00", // mov ecx,0x32
+          "48 8d 35 06 01 00 00", // lea rsi,[rip+0x106]
+          "b9 37 00 00 00", // mov ecx,0x37
           "f3 a4", // rep movs byte es:[rdi],byte ds:[rsi]
           "ba 00 01 00 00", // mov edx,0x100
           "ee", // out dx,al
@@ -42,51 +44,53 @@ final class RogueGuest {
           "0f b6 46 0a", // movzx eax,byte [rsi+0xa]
           "49 8b 7f 20", // mov rdi,[r15+0x20]
           "3c 46", // cmp al,0x46
-          "74 3e", // je 69 <forge_fault>
+          "74 4a", // je 75 <forge_fault>
           "3c 50", // cmp al,0x50
-          "74 47", // je 76 <bad_port>
+          "74 53", // je 82 <bad_port>
           "3c 49", // cmp al,0x49
-          "74 4b", // je 7e <in_port>
+          "74 57", // je 8a <in_port>
           "3c 48", // cmp al,0x48
-          "74 4f", // je 86 <bad_host_call>
+          "74 5b", // je 92 <bad_host_call>
           "3c 4c", // cmp al,0x4c
-          "74 60", // je 9b <bad_log>
+          "74 6f", // je aa <bad_log>
           "3c 52", // cmp al,0x52
-          "74 7f", // je be <ready_again>
+          "0f 84 8a 00 00 00", // je cd <ready_again>
           "3c 54", // cmp al,0x54
-          "0f 84 82 00 00 00", // je c9 <trailing>
+          "0f 84 8d 00 00 00", // je d8 <trailing>
+          "3c 44", // cmp al,0x44
+          "0f 84 ae 00 00 00", // je 101 <triple_fault>
           "c7 07 47 4c 01 02", // ok: mov dword [rdi],0x2014c47
           "c7 47 04 06 00 00 00", // mov dword [rdi+0x4],0x6
           "66 c7 47 08 00 01", // mov word [rdi+0x8],0x100
           "c7 47 0a 2a 00 00 00", // mov dword [rdi+0xa],0x2a
           "ba 01 01 00 00", // mov edx,0x101
           "ee", // out dx,al
-          "eb b2", // jmp 1b <next>
+          "eb a6", // jmp 1b <next>
           "b8 0e 00 00 00", // forge_fault: mov eax,0xe
           "ba 05 01 00 00", // mov edx,0x105
           "ee", // out dx,al
-          "eb a5", // jmp 1b <next>
+          "eb 99", // jmp 1b <next>
           "ba 06 01 00 00", // bad_port: mov edx,0x106
           "ee", // out dx,al
-          "eb 9d", // jmp 1b <next>
+          "eb 91", // jmp 1b <next>
           "ba 00 01 00 00", // in_port: mov edx,0x100
           "ec", // in al,dx
-          "eb 95", // jmp 1b <next>
+          "eb 89", // jmp 1b <next>
           "c7 07 48 4c 01 03", // bad_host_call: mov dword [rdi],0x3014c48
           "c7 47 04 00 00 00 00", // mov dword [rdi+0x4],0x0
           "ba 02 01 00 00", // mov edx,0x102
           "ee", // out dx,al
-          "eb 80", // jmp 1b <next>
+          "e9 71 ff ff ff", // jmp 1b <next>
           "c7 07 47 4c 01 05", // bad_log: mov dword [rdi],0x5014c47
           "c7 47 04 05 00 00 00", // mov dword [rdi+0x4],0x5
           "c6 47 08 09", // mov byte [rdi+0x8],0x9
           "c7 47 09 00 00 00 00", // mov dword [rdi+0x9],0x0
           "ba 03 01 00 00", // mov edx,0x103
           "ee", // out dx,al
-          "e9 5d ff ff ff", // jmp 1b <next>
+          "e9 4e ff ff ff", // jmp 1b <next>
           "ba 00 01 00 00", // ready_again: mov edx,0x100
           "ee", // out dx,al
-          "e9 52 ff ff ff", // jmp 1b <next>
+          "e9 43 ff ff ff", // jmp 1b <next>
           "c7 07 47 4c 01 02", // trailing: mov dword [rdi],0x2014c47
           "c7 47 04 07 00 00 00", // mov dword [rdi+0x4],0x7
           "66 c7 47 08 00 01", // mov word [rdi+0x8],0x100
@@ -94,10 +98,13 @@ final class RogueGuest {
           "c6 47 0e 00", // mov byte [rdi+0xe],0x0
           "ba 01 01 00 00", // mov edx,0x101
           "ee", // out dx,al
-          "e9 29 ff ff ff", // jmp 1b <next>
-          // table: the function table record (kind 7), 50 bytes: 8 functions "O" .. "T",
+          "e9 1a ff ff ff", // jmp 1b <next>
+          "0f 01 1d 02 00 00 00", // triple_fault: lidt [rip+0x2]
+          "0f 0b", // ud2
+          "00 00 00 00 00 00 00 00 00 00", // null_idt: limit 0, base 0
+          // table: the function table record (kind 7), 55 bytes: 9 functions "O" .. "D",
           // each { u16 1, letter, return tag 1 (i32), 0 parameters }
-          "47 4c 01 07 2a 00 00 00 08 00",
+          "47 4c 01 07 2f 00 00 00 09 00",
           "01 00 4f 01 00",
           "01 00 46 01 00",
           "01 00 50 01 00",
@@ -105,10 +112,11 @@ final class RogueGuest {
           "01 00 48 01 00",
           "01 00 4c 01 00",
           "01 00 52 01 00",
-          "01 00 54 01 00");
+          "01 00 54 01 00",
+          "01 00 44 01 00");
 
   /** The offset of the function table in {@link #CODE}. */
-  private static final int TABLE = 0xf2;
+  private static final int TABLE = 0x114;
 
   /** {@return the guest as an ELF file} */
   static byte[] elf() {

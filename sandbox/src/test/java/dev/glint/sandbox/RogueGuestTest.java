@@ -49,6 +49,25 @@ class RogueGuestTest {
 
   @ParameterizedTest
   @EnumSource(PrivilegeLevel.class)
+  void aTripleFaultIsReportedAsADoubleFaultWithoutAddress(PrivilegeLevel level) {
+    try (Sandbox sandbox = rogue(level)) {
+      GuestFaultException e =
+          assertThrows(GuestFaultException.class, () -> sandbox.call("D", ValueType.I32));
+      if (level == PrivilegeLevel.KERNEL) {
+        // The empty IDT cannot deliver #UD, nor the #DF after it: the CPU shuts down.
+        assertEquals(8, e.vector(), e.getMessage());
+        assertTrue(e.rip().isEmpty(), e.getMessage());
+        assertTrue(e.getMessage().contains("triple fault"), e.getMessage());
+      } else {
+        assertEquals(13, e.vector(), "lidt at CPL 3: " + e.getMessage());
+        assertEquals(3, e.cpl());
+      }
+      assertThrows(SandboxPoisonedException.class, () -> sandbox.call("O", ValueType.I32));
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(PrivilegeLevel.class)
   void aMalformedFunctionTableFailsTheBuild(PrivilegeLevel level) {
     TestSandboxes.requireKvm();
     ProtocolViolationException e =
