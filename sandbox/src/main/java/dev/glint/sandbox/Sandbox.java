@@ -469,9 +469,9 @@ public final class Sandbox implements AutoCloseable {
 
     /**
      * Limits how long one call may run, host functions included: 1 ms to 1 day. A call that runs
-     * longer is stopped and throws {@link CallTimeoutException}, and the sandbox is poisoned. A
-     * host function that blocks is not interrupted; the call stops when it returns. By default
-     * calls have no time limit.
+     * longer is stopped and throws {@link CallTimeoutException}, and the sandbox is poisoned. The
+     * guest's initialization in {@link #build()} has the same limit. A host function that blocks is
+     * not interrupted; the call stops when it returns. By default calls have no time limit.
      *
      * @param timeout the longest one call may run
      * @return this builder
@@ -637,6 +637,7 @@ public final class Sandbox implements AutoCloseable {
      *     stop a running vCPU
      * @throws GuestFaultException if the guest faulted during initialization
      * @throws GuestAbortedException if the guest aborted during initialization
+     * @throws CallTimeoutException if initialization ran past the call timeout
      * @throws ProtocolViolationException if the guest broke the protocol during initialization,
      *     such as a malformed function table
      * @throws dev.glint.hv.HypervisorException if no backend is available or the backend fails

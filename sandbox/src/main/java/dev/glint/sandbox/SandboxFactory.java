@@ -5,12 +5,14 @@ import dev.glint.hv.Hypervisor;
 import dev.glint.hv.Hypervisors;
 import dev.glint.hv.MissingCapabilityException;
 import dev.glint.hv.PrivilegedExecution;
+import dev.glint.hv.VcpuInterrupter;
 import dev.glint.hv.spi.HypervisorProvider;
 import dev.glint.sandbox.internal.events.SandboxCreatedEvent;
 import dev.glint.sandbox.internal.image.ElfLoader;
 import dev.glint.sandbox.internal.image.GuestImage;
 import dev.glint.sandbox.internal.image.ImageFormatException;
 import dev.glint.sandbox.internal.layout.MemoryPlan;
+import dev.glint.sandbox.internal.vm.CallTimer;
 import dev.glint.sandbox.internal.vm.ExitLoop;
 import dev.glint.sandbox.internal.vm.GuestVm;
 import dev.glint.sandbox.internal.vm.HostFunctionTable;
@@ -20,9 +22,11 @@ import dev.glint.sandbox.internal.wire.WireCodec;
 import dev.glint.sandbox.internal.wire.WireFormatException;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.ScheduledFuture;
 
 /** Builds a {@link Sandbox} from a frozen configuration: the steps of {@code build()}. */
 final class SandboxFactory {
@@ -57,7 +61,7 @@ final class SandboxFactory {
       GuestVm vm = GuestVm.create(hypervisor, image, plan, level.cpl(), "glint sandbox");
       try {
         ExitLoop loop = new ExitLoop(vm, hostFunctions, System.getLogger(GUEST_LOGGER));
-        List<FunctionSignature> table = initialize(vm, loop);
+        List<FunctionSignature> table = initialize(vm, loop, config.callTimeout());
         Sandbox sandbox = new Sandbox(hypervisor, vm, loop, level, table, config.callTimeout());
         event.backend = hypervisor.name();
         event.privilegeLevel = level.name();
@@ -148,10 +152,26 @@ final class SandboxFactory {
     return level;
   }
 
-  private static List<FunctionSignature> initialize(GuestVm vm, ExitLoop loop) {
-    ExitLoop.Result result = loop.run(ExitLoop.READY, 0);
+  /**
+   * Runs the guest's initialization to READY and reads its function table. The call timeout, if
+   * set, bounds initialization too: a guest that never becomes ready must not hang build().
+   */
+  private static List<FunctionSignature> initialize(GuestVm vm, ExitLoop loop, Duration timeout) {
+    ExitLoop.Result result;
+    if (timeout == null) {
+      result = loop.run(ExitLoop.READY, 0);
+    } else {
+      long deadline = System.nanoTime() + timeout.toNanos();
+      VcpuInterrupter interrupter = vm.vcpu().interrupter();
+      ScheduledFuture<?> timer = CallTimer.schedule(interrupter::interrupt, timeout);
+      try {
+        result = loop.run(ExitLoop.READY, 0, deadline, () -> false);
+      } finally {
+        timer.cancel(false);
+      }
+    }
     if (!(result.stop() instanceof Stop.Signalled)) {
-      throw Failures.of(result.stop(), result.hostFailures(), "initialization");
+      throw Failures.of(result.stop(), result.hostFailures(), "initialization", timeout);
     }
     try {
       return WireCodec.decodeFunctionTable(vm.output());

@@ -130,6 +130,11 @@ final class RogueGuest {
     return elf(code);
   }
 
+  /** {@return a guest that never becomes ready: its entry is {@code jmp $} (eb fe)} */
+  static byte[] spinningElf() {
+    return elf(new byte[] {(byte) 0xEB, (byte) 0xFE});
+  }
+
   /** One R+X PT_LOAD at {@link #BASE} from file offset 0x1000; entry at its start. */
   private static byte[] elf(byte[] code) {
     ByteBuffer b = ByteBuffer.allocate(0x1000 + code.length).order(ByteOrder.LITTLE_ENDIAN);

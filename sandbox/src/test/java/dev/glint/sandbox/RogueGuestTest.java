@@ -82,6 +82,23 @@ class RogueGuestTest {
     assertTrue(e.getMessage().contains("lists 'O' twice"), e.getMessage());
   }
 
+  @ParameterizedTest
+  @EnumSource(PrivilegeLevel.class)
+  void aGuestThatNeverBecomesReadyIsStoppedByTheCallTimeout(PrivilegeLevel level) {
+    TestSandboxes.requireKvm();
+    CallTimeoutException e =
+        assertThrows(
+            CallTimeoutException.class,
+            () ->
+                Sandbox.builder()
+                    .guest(RogueGuest.spinningElf())
+                    .backend(TestSandboxes.BACKEND)
+                    .privilegeLevel(level)
+                    .callTimeout(java.time.Duration.ofMillis(100))
+                    .build());
+    assertTrue(e.getMessage().contains("initialization ran longer"), e.getMessage());
+  }
+
   private static Sandbox rogue(PrivilegeLevel level) {
     TestSandboxes.requireKvm();
     return Sandbox.builder()

@@ -50,7 +50,7 @@ class SandboxBuilderTest {
   }
 
   @Test
-  void aBadImageFailsBeforeAnyBackendIsLooked_up() {
+  void aBadImageFailsBeforeAnyBackendIsLookedUp() {
     // The backend does not exist: the image check must come first.
     GuestImageException e =
         assertThrows(
