@@ -1,0 +1,82 @@
+package dev.glint.sandbox;
+
+import java.util.OptionalLong;
+
+/**
+ * The guest raised a CPU exception (ABI §6): a page fault, general protection fault, invalid
+ * opcode, divide error, a stack overflow into the guard page, or a triple fault (reported as #DF
+ * with unknown address). The sandbox is poisoned.
+ */
+public final class GuestFaultException extends SandboxException {
+  private static final long serialVersionUID = 1L;
+
+  /** Serialized; see {@link #vector()}. */
+  private final int vector;
+
+  /** Serialized; see {@link #vectorName()}. */
+  private final String vectorName;
+
+  /** Serialized; see {@link #errorCode()}. */
+  private final long errorCode;
+
+  /** Serialized; see {@link #rip()}. */
+  private final long rip;
+
+  /** Serialized; see {@link #faultAddress()}. */
+  private final long faultAddress;
+
+  /** Serialized; see {@link #cpl()}. */
+  private final int cpl;
+
+  GuestFaultException(
+      String message,
+      int vector,
+      String vectorName,
+      long errorCode,
+      long rip,
+      long faultAddress,
+      int cpl) {
+    super(message, null);
+    this.vector = vector;
+    this.vectorName = vectorName;
+    this.errorCode = errorCode;
+    this.rip = rip;
+    this.faultAddress = faultAddress;
+    this.cpl = cpl;
+  }
+
+  /** {@return the exception vector, 0..31 (14 for #PF, 13 for #GP, 8 for a triple fault)} */
+  public int vector() {
+    return vector;
+  }
+
+  /** {@return the vector's name, such as "#PF (page fault)"} */
+  public String vectorName() {
+    return vectorName;
+  }
+
+  /** {@return the error code the CPU pushed, 0 for vectors without one} */
+  public long errorCode() {
+    return errorCode;
+  }
+
+  /** {@return the address of the faulting instruction, empty after a triple fault} */
+  public OptionalLong rip() {
+    return rip == -1 ? OptionalLong.empty() : OptionalLong.of(rip);
+  }
+
+  /** {@return the linear address a page fault accessed (CR2); empty for other vectors} */
+  public OptionalLong faultAddress() {
+    return faultAddress == -1 ? OptionalLong.empty() : OptionalLong.of(faultAddress);
+  }
+
+  /** {@return the privilege level of the faulting code, 0 or 3, or -1 if unknown} */
+  public int cpl() {
+    return cpl;
+  }
+
+  @Override
+  public boolean poisons() {
+    return true;
+  }
+}

@@ -1,0 +1,8 @@
+/**
+ * Glint's product API: run untrusted functions in hardware-isolated micro-VMs.
+ *
+ * <p>Most users need {@link dev.glint.sandbox.Sandbox} (built with {@link
+ * dev.glint.sandbox.Sandbox#builder()}), {@link dev.glint.sandbox.ValueType} and the {@link
+ * dev.glint.sandbox.SandboxException} hierarchy.
+ */
+package dev.glint.sandbox;

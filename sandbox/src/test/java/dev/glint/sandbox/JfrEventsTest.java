@@ -1,0 +1,73 @@
+package dev.glint.sandbox;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.glint.guest.SampleGuests;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import jdk.jfr.Recording;
+import jdk.jfr.consumer.RecordedEvent;
+import jdk.jfr.consumer.RecordingFile;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The sandbox's JDK Flight Recorder events. */
+@Timeout(60)
+class JfrEventsTest {
+
+  @Test
+  void buildAndCallsAreRecorded(@TempDir Path dir) throws Exception {
+    TestSandboxes.requireKvm();
+    Path file = dir.resolve("glint.jfr");
+    try (Recording recording = new Recording()) {
+      recording.enable("dev.glint.SandboxCreated");
+      recording.enable("dev.glint.GuestCall");
+      recording.start();
+      try (Sandbox sandbox =
+          TestSandboxes.builder(SampleGuests.HELLO, PrivilegeLevel.USER)
+              .printTo(text -> {})
+              .build()) {
+        sandbox.call("PrintOutput", ValueType.I32, "recorded");
+        assertThrows(
+            GuestFunctionNotFoundException.class, () -> sandbox.call("Nope", ValueType.I32));
+      }
+      recording.stop();
+      recording.dump(file);
+    }
+    List<RecordedEvent> events = RecordingFile.readAllEvents(file);
+    RecordedEvent created =
+        events.stream()
+            .filter(e -> e.getEventType().getName().equals("dev.glint.SandboxCreated"))
+            .findFirst()
+            .orElseThrow(() -> new AssertionError("no SandboxCreated event in " + events));
+    assertEquals("kvm", created.getString("backend"));
+    assertEquals("USER", created.getString("privilegeLevel"));
+    assertEquals(8L << 20, created.getLong("memorySize"));
+    assertEquals(1, created.getInt("functionCount"));
+    assertTrue(created.getDuration().toNanos() > 0);
+    List<RecordedEvent> calls =
+        events.stream()
+            .filter(e -> e.getEventType().getName().equals("dev.glint.GuestCall"))
+            .toList();
+    assertEquals(2, calls.size(), () -> "calls: " + calls);
+    RecordedEvent ok =
+        calls.stream()
+            .filter(e -> e.getString("function").equals("PrintOutput"))
+            .findFirst()
+            .orElseThrow();
+    assertEquals("ok", ok.getString("outcome"));
+    assertEquals(2, ok.getInt("exits"), "one HOST_CALL exit and one RETURN exit");
+    RecordedEvent refused =
+        calls.stream()
+            .filter(e -> e.getString("function").equals("Nope"))
+            .findFirst()
+            .orElseThrow();
+    assertEquals("refused", refused.getString("outcome"));
+    assertEquals(0, refused.getInt("exits"));
+    assertTrue(Files.size(file) > 0);
+  }
+}
