@@ -59,6 +59,8 @@ class ArchitectureRulesTest {
     org.junit.jupiter.api.Assertions.assertTrue(
         glint.contain("dev.glint.hv.kvm.internal.KvmHypervisorProvider"),
         "hv-kvm classes not imported");
+    org.junit.jupiter.api.Assertions.assertTrue(
+        glint.contain("dev.glint.sandbox.Sandbox"), "sandbox classes not imported");
   }
 
   @Test

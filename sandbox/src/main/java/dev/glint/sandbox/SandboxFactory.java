@@ -2,11 +2,11 @@ package dev.glint.sandbox;
 
 import dev.glint.hv.Capability;
 import dev.glint.hv.Hypervisor;
-import dev.glint.hv.Hypervisors;
 import dev.glint.hv.MissingCapabilityException;
 import dev.glint.hv.PrivilegedExecution;
 import dev.glint.hv.VcpuInterrupter;
 import dev.glint.hv.spi.HypervisorProvider;
+import dev.glint.hv.spi.Hypervisors;
 import dev.glint.sandbox.internal.events.SandboxCreatedEvent;
 import dev.glint.sandbox.internal.image.ElfLoader;
 import dev.glint.sandbox.internal.image.GuestImage;

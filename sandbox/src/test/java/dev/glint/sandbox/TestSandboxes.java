@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.glint.guest.SampleGuests;
 import dev.glint.hv.Availability;
-import dev.glint.hv.Hypervisors;
 import dev.glint.hv.PrivilegedExecution;
 import dev.glint.hv.spi.HypervisorProvider;
+import dev.glint.hv.spi.Hypervisors;
 import java.util.Arrays;
 import java.util.Optional;
 import org.junit.jupiter.api.Assumptions;
