@@ -31,6 +31,32 @@ class ReadmeExampleTest {
   // --- README example: end ---
 
   @Test
+  void theReadmeShowsExactlyThisProgram() throws java.io.IOException {
+    // Surefire runs in the module folder; the README is the repository's.
+    String readme = java.nio.file.Files.readString(java.nio.file.Path.of("../README.md"));
+    String test =
+        java.nio.file.Files.readString(
+            java.nio.file.Path.of("src/test/java/dev/glint/sandbox/ReadmeExampleTest.java"));
+    String tested =
+        test.substring(
+            test.indexOf("public static class HelloGlint"),
+            test.indexOf("// --- README example: end ---"));
+    String shown =
+        readme.substring(
+            readme.indexOf("public class HelloGlint"),
+            readme.indexOf("```", readme.indexOf("public class HelloGlint")));
+    assertEquals(
+        tokens(shown.replace("public class", "public static class")),
+        tokens(tested),
+        "README.md's HelloGlint differs from the one this test runs");
+  }
+
+  /** The code without indentation or line breaks, which differ between the two places. */
+  private static String tokens(String code) {
+    return code.strip().replaceAll("\\s+", " ");
+  }
+
+  @Test
   void theReadmeExampleRunsAndPrints() {
     TestSandboxes.requireKvm();
     PrintStream original = System.out;
