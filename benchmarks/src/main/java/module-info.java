@@ -4,6 +4,8 @@
  */
 module dev.glint.benchmarks {
   requires dev.glint.hv;
+  requires dev.glint.sandbox;
+  requires dev.glint.guest;
 
   exports dev.glint.benchmarks;
 }

@@ -29,24 +29,66 @@ final class CFloor {
    * @throws IOException if gcc is missing or the compilation fails (the message has gcc's output)
    */
   static CFloor compile(String name) throws IOException, InterruptedException {
+    return compile(name, name, List.of("-O2"), List.of());
+  }
+
+  /**
+   * Compiles {@code dev/glint/benchmarks/c/<name>.c} together with other C files from the class
+   * path into an executable called {@code variant}, with the given gcc flags.
+   *
+   * @param name the main source file, without {@code .c}
+   * @param variant the executable's name, so several builds of one source can live side by side
+   * @param flags gcc's code-generation and define flags (for example {@code -O2})
+   * @param companions further files under {@code dev/glint/benchmarks/c/}, copied with their
+   *     relative paths; those ending in {@code .c} are compiled and linked in, and every folder
+   *     holding one of them is on the include path
+   * @throws IOException if gcc is missing or the compilation fails (the message has gcc's output)
+   */
+  static CFloor compile(String name, String variant, List<String> flags, List<String> companions)
+      throws IOException, InterruptedException {
     Path folder = Files.createTempDirectory("glint-floor-");
     folder.toFile().deleteOnExit();
-    Path source = folder.resolve(name + ".c");
-    try (InputStream in = CFloor.class.getResourceAsStream("c/" + name + ".c")) {
-      if (in == null) {
-        throw new IOException("C floor source c/" + name + ".c is not on the class path");
+    Path source = copyResource(folder, name + ".c");
+    List<String> command = new ArrayList<>(List.of("gcc"));
+    command.addAll(flags);
+    command.add("-Wall");
+    List<Path> copies = new ArrayList<>();
+    for (String companion : companions) {
+      Path copy = copyResource(folder, companion);
+      copies.add(copy);
+      String include = "-I" + copy.getParent();
+      if (!command.contains(include)) {
+        command.add(include);
       }
-      Files.copy(in, source);
     }
-    Path executable = folder.resolve(name);
-    String output =
-        run(List.of("gcc", "-O2", "-Wall", "-o", executable.toString(), source.toString()));
+    Path executable = folder.resolve(variant);
+    command.addAll(List.of("-o", executable.toString(), source.toString()));
+    for (Path copy : copies) {
+      if (copy.toString().endsWith(".c")) {
+        command.add(copy.toString());
+      }
+    }
+    String output = run(command);
     if (!Files.isExecutable(executable)) {
-      throw new IOException("gcc did not build " + name + ":\n" + output);
+      throw new IOException("gcc did not build " + variant + ":\n" + output);
     }
     source.toFile().deleteOnExit();
+    copies.forEach(copy -> copy.toFile().deleteOnExit());
     executable.toFile().deleteOnExit();
     return new CFloor(executable);
+  }
+
+  private static Path copyResource(Path folder, String file) throws IOException {
+    Path target = folder.resolve(file);
+    Files.createDirectories(target.getParent());
+    target.getParent().toFile().deleteOnExit();
+    try (InputStream in = CFloor.class.getResourceAsStream("c/" + file)) {
+      if (in == null) {
+        throw new IOException("C floor file c/" + file + " is not on the class path");
+      }
+      Files.copy(in, target);
+    }
+    return target;
   }
 
   /** {@return the median nanoseconds of each measurement the program printed for these args} */

@@ -110,8 +110,8 @@ public final class KvmFloorBenchmark {
     return new Samples[] {new Samples("create_to_hlt", create), new Samples("close", close)};
   }
 
-  /** Per-measurement medians of several rounds. */
-  private static final class Medians {
+  /** Per-measurement medians of several rounds; the table shows the median of these medians. */
+  static final class Medians {
     private final Map<String, List<Long>> byName = new java.util.TreeMap<>();
 
     void add(Map<String, Long> medians) {
