@@ -109,6 +109,15 @@ public abstract class HypervisorConformanceTest {
     }
   }
 
+  /** Memory images, copy-on-write clones and resetting pages. */
+  @Nested
+  class Images extends ImageTests {
+    @Override
+    protected HypervisorProvider provider() {
+      return HypervisorConformanceTest.this.provider();
+    }
+  }
+
   /** Misuse fails with the documented exception and a helpful message. */
   @Nested
   class Arguments extends ArgumentTests {

@@ -135,7 +135,7 @@ class KvmLayoutTest {
             KvmDirtyLog.class)) {
       constants(checks, type, name -> name.startsWith("KVM_"));
     }
-    constants(checks, Libc.class, name -> name.matches("(O|PROT|MAP)_.*"));
+    constants(checks, Libc.class, name -> name.matches("(O|PROT|MAP|MADV|MFD|F)_.*"));
     constants(checks, Sigaction.class, name -> name.matches("S(A|IG)_.*|SIGRT(MIN|MAX)"));
     constants(checks, Errno.class, name -> name.startsWith("E"));
 

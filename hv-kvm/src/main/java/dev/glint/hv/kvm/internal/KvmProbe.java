@@ -128,7 +128,8 @@ final class KvmProbe {
             Capability.DIRTY_PAGE_TRACKING,
             Capability.UNMAP,
             Capability.REAL_MODE,
-            Capability.USER_MODE_ENTRY);
+            Capability.USER_MODE_ENTRY,
+            Capability.COPY_ON_WRITE_IMAGES);
     if (readOnly > 0) {
       capabilities.add(Capability.READ_ONLY_MEMORY);
     }
