@@ -36,5 +36,10 @@ public enum Capability {
    * the image's size, and {@link GuestMemory#reset} drops pages rather than copying them. Without
    * it, the same methods work by full copies (see the table in {@link MemoryImage}).
    */
-  COPY_ON_WRITE_IMAGES
+  COPY_ON_WRITE_IMAGES,
+  /**
+   * The host can read and write the vCPU's x87/SSE state: gates {@link Vcpu#fpuState()} and {@link
+   * Vcpu#setFpuState}. Missing on KVM under PVM, where the FPU ioctls succeed but do nothing.
+   */
+  FPU_STATE
 }

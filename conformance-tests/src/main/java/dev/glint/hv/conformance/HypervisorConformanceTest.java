@@ -118,6 +118,15 @@ public abstract class HypervisorConformanceTest {
     }
   }
 
+  /** x87/SSE state: set, read back, seen by the guest. */
+  @Nested
+  class Fpu extends FpuTests {
+    @Override
+    protected HypervisorProvider provider() {
+      return HypervisorConformanceTest.this.provider();
+    }
+  }
+
   /** Misuse fails with the documented exception and a helpful message. */
   @Nested
   class Arguments extends ArgumentTests {

@@ -193,6 +193,18 @@ final class ScriptedHypervisor implements Hypervisor {
       this.specialRegisters = specialRegisters;
     }
 
+    dev.glint.hv.FpuState fpuState = dev.glint.hv.FpuState.initial();
+
+    @Override
+    public dev.glint.hv.FpuState fpuState() {
+      return fpuState;
+    }
+
+    @Override
+    public void setFpuState(dev.glint.hv.FpuState fpuState) {
+      this.fpuState = fpuState;
+    }
+
     @Override
     public VcpuExit run() {
       runs++;
