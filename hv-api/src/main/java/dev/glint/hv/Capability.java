@@ -29,5 +29,17 @@ public enum Capability {
    * The host may start a vCPU directly at CPL 3 by setting its special registers (code and stack
    * segments with DPL 3), without running any CPL-0 guest code first.
    */
-  USER_MODE_ENTRY
+  USER_MODE_ENTRY,
+  /**
+   * {@link MemoryImage} clones share unwritten pages with their image (copy-on-write), so {@link
+   * Hypervisor#allocateMemory(MemoryImage)} costs in proportion to the pages later written, not to
+   * the image's size, and {@link GuestMemory#reset} drops pages rather than copying them. Without
+   * it, the same methods work by full copies (see the table in {@link MemoryImage}).
+   */
+  COPY_ON_WRITE_IMAGES,
+  /**
+   * The host can read and write the vCPU's x87/SSE state: gates {@link Vcpu#fpuState()} and {@link
+   * Vcpu#setFpuState}. Missing on KVM under PVM, where the FPU ioctls succeed but do nothing.
+   */
+  FPU_STATE
 }

@@ -47,6 +47,36 @@ public interface Hypervisor extends AutoCloseable {
   GuestMemory allocateMemory(long byteSize);
 
   /**
+   * Creates an immutable image holding a copy of {@code contents}, the source of copy-on-write
+   * clones ({@link #allocateMemory(MemoryImage)}). Later changes to {@code contents} do not reach
+   * the image. See {@link MemoryImage} for the cost with and without {@link
+   * Capability#COPY_ON_WRITE_IMAGES}; both work on every backend.
+   *
+   * @param contents the bytes, page-aligned in address and size (typically {@link
+   *     GuestMemory#segment()}); must not be written while this runs
+   * @return the image; the caller owns it and must close it
+   * @throws IllegalArgumentException if {@code contents} is empty, not native, misaligned, or
+   *     larger than {@link #maxMemoryBytes()}
+   * @throws ClosedResourceException if the hypervisor is closed
+   * @throws HypervisorException if the operating system refuses
+   */
+  MemoryImage createImage(java.lang.foreign.MemorySegment contents);
+
+  /**
+   * Allocates guest memory that starts with {@code image}'s bytes: a copy-on-write clone sharing
+   * unwritten pages with the image when the hypervisor has {@link Capability#COPY_ON_WRITE_IMAGES},
+   * otherwise a full copy. Writes to the clone (by the guest or the host) never reach the image or
+   * other clones. {@link GuestMemory#reset} returns its pages to the image's bytes.
+   *
+   * @param image an open image of this hypervisor
+   * @return the clone, {@link MemoryImage#byteSize()} bytes; the caller owns it and must close it
+   * @throws IllegalArgumentException if the image belongs to another hypervisor
+   * @throws ClosedResourceException if the hypervisor or the image is closed
+   * @throws HypervisorException if the operating system refuses
+   */
+  GuestMemory allocateMemory(MemoryImage image);
+
+  /**
    * Creates an empty partition (no mappings, no vCPU).
    *
    * @throws ClosedResourceException if the hypervisor is closed

@@ -60,6 +60,25 @@ public interface Vcpu extends AutoCloseable {
   void setSpecialRegisters(SpecialRegisters specialRegisters);
 
   /**
+   * {@return the x87 FPU and SSE state} (not AVX or later extended state; see {@link FpuState})
+   *
+   * @throws MissingCapabilityException if the hypervisor lacks {@link Capability#FPU_STATE}
+   * @throws ClosedResourceException if the vCPU is closed
+   * @throws HypervisorException if the backend fails to read it
+   */
+  FpuState fpuState();
+
+  /**
+   * Sets the x87 FPU and SSE state. A backend may apply it at once (an ioctl on KVM) even where it
+   * stages general-register writes.
+   *
+   * @throws MissingCapabilityException if the hypervisor lacks {@link Capability#FPU_STATE}
+   * @throws ClosedResourceException if the vCPU is closed
+   * @throws HypervisorException if the backend rejects it (such as MXCSR with reserved bits set)
+   */
+  void setFpuState(FpuState fpuState);
+
+  /**
    * Runs the guest until its next exit.
    *
    * @return why the guest stopped

@@ -184,6 +184,14 @@ final class GuestPrograms {
           "e6 1f", //                out 0x1f, al   ; DONE_PORT
           "f4"); //                  hlt
 
+  /** RAX = XMM0 (low 64 bits), XMM1 = RBX (upper half zeroed), then done. */
+  static final byte[] XMM_EXCHANGE =
+      hex(
+          "66 48 0f 7e c0", // movq rax, xmm0
+          "66 48 0f 6e cb", // movq xmm1, rbx
+          "e6 1f", //          out 0x1f, al   ; DONE_PORT
+          "f4"); //            hlt
+
   /** Reads [RBX] into EAX, writes 0x55667788 there, reads it again into ECX, halts. */
   static final byte[] READ_WRITE_READ =
       hex(

@@ -109,6 +109,24 @@ public abstract class HypervisorConformanceTest {
     }
   }
 
+  /** Memory images, copy-on-write clones and resetting pages. */
+  @Nested
+  class Images extends ImageTests {
+    @Override
+    protected HypervisorProvider provider() {
+      return HypervisorConformanceTest.this.provider();
+    }
+  }
+
+  /** x87/SSE state: set, read back, seen by the guest. */
+  @Nested
+  class Fpu extends FpuTests {
+    @Override
+    protected HypervisorProvider provider() {
+      return HypervisorConformanceTest.this.provider();
+    }
+  }
+
   /** Misuse fails with the documented exception and a helpful message. */
   @Nested
   class Arguments extends ArgumentTests {

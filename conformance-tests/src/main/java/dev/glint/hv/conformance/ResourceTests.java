@@ -169,7 +169,7 @@ public abstract class ResourceTests extends ConformanceTestBase {
     }
   }
 
-  private static OptionalLong count(Path directory) {
+  static OptionalLong count(Path directory) {
     if (!Files.isDirectory(directory)) {
       return OptionalLong.empty();
     }
@@ -201,7 +201,7 @@ public abstract class ResourceTests extends ConformanceTestBase {
     }
   }
 
-  private static OptionalLong lines(Path file) {
+  static OptionalLong lines(Path file) {
     if (!Files.isReadable(file)) {
       return OptionalLong.empty();
     }

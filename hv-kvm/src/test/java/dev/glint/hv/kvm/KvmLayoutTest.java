@@ -10,6 +10,7 @@ import dev.glint.hv.kvm.internal.sys.Ioctl;
 import dev.glint.hv.kvm.internal.sys.Kvm;
 import dev.glint.hv.kvm.internal.sys.KvmCpuid2;
 import dev.glint.hv.kvm.internal.sys.KvmDirtyLog;
+import dev.glint.hv.kvm.internal.sys.KvmFpu;
 import dev.glint.hv.kvm.internal.sys.KvmRegs;
 import dev.glint.hv.kvm.internal.sys.KvmRun;
 import dev.glint.hv.kvm.internal.sys.KvmSregs;
@@ -114,6 +115,7 @@ class KvmLayoutTest {
     struct(checks, "struct kvm_cpuid2", KvmCpuid2.HEADER);
     checks.add(new Check("offsetof(struct kvm_cpuid2, entries)", KvmCpuid2.HEADER.byteSize()));
     struct(checks, "struct kvm_dirty_log", KvmDirtyLog.LAYOUT);
+    struct(checks, "struct kvm_fpu", KvmFpu.LAYOUT);
     struct(checks, "struct kvm_sync_regs", KvmRun.SYNC_REGS);
     checks.add(new Check("sizeof(struct kvm_vcpu_events)", KvmRun.EVENTS.byteSize()));
     struct(checks, "struct kvm_run", KvmRun.LAYOUT);
@@ -132,10 +134,11 @@ class KvmLayoutTest {
             KvmRun.class,
             KvmUserspaceMemoryRegion.class,
             KvmCpuid2.class,
-            KvmDirtyLog.class)) {
+            KvmDirtyLog.class,
+            KvmFpu.class)) {
       constants(checks, type, name -> name.startsWith("KVM_"));
     }
-    constants(checks, Libc.class, name -> name.matches("(O|PROT|MAP)_.*"));
+    constants(checks, Libc.class, name -> name.matches("(O|PROT|MAP|MADV|MFD|F)_.*"));
     constants(checks, Sigaction.class, name -> name.matches("S(A|IG)_.*|SIGRT(MIN|MAX)"));
     constants(checks, Errno.class, name -> name.startsWith("E"));
 
@@ -225,6 +228,8 @@ class KvmLayoutTest {
     assertEquals(0x4090AE82L, KvmRegs.KVM_SET_REGS);
     assertEquals(0x8138AE83L, KvmSregs.KVM_GET_SREGS);
     assertEquals(0x4138AE84L, KvmSregs.KVM_SET_SREGS);
+    assertEquals(0x81A0AE8CL, KvmFpu.KVM_GET_FPU);
+    assertEquals(0x41A0AE8DL, KvmFpu.KVM_SET_FPU);
     assertEquals(0x4020AE46L, KvmUserspaceMemoryRegion.KVM_SET_USER_MEMORY_REGION);
     assertEquals(2352, KvmRun.LAYOUT.byteSize());
     assertEquals(152, Sigaction.LAYOUT.byteSize());

@@ -4,6 +4,7 @@ import dev.glint.hv.Capability;
 import dev.glint.hv.ClosedResourceException;
 import dev.glint.hv.GuestMemory;
 import dev.glint.hv.Hypervisor;
+import dev.glint.hv.MemoryImage;
 import dev.glint.hv.Partition;
 import dev.glint.hv.PartitionConfig;
 import dev.glint.hv.PrivilegedExecution;
@@ -11,6 +12,7 @@ import dev.glint.hv.kvm.internal.sys.Errno;
 import dev.glint.hv.kvm.internal.sys.Kvm;
 import dev.glint.hv.kvm.internal.sys.Libc;
 import java.lang.System.Logger.Level;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -121,6 +123,36 @@ final class KvmHypervisor implements Hypervisor {
   }
 
   @Override
+  public MemoryImage createImage(MemorySegment contents) {
+    Objects.requireNonNull(contents, "contents");
+    ensureOpen();
+    if (!contents.isNative()
+        || contents.byteSize() == 0
+        || contents.address() % Partition.PAGE_SIZE != 0
+        || contents.byteSize() % Partition.PAGE_SIZE != 0) {
+      throw new IllegalArgumentException(
+          "image contents %s must be native, non-empty and page-aligned in address and size"
+              .formatted(contents));
+    }
+    if (contents.byteSize() > maxMemoryBytes()) {
+      throw new IllegalArgumentException(
+          "image size %d exceeds the maximum of %d bytes"
+              .formatted(contents.byteSize(), maxMemoryBytes()));
+    }
+    return adopt(KvmMemoryImage.create(this, contents));
+  }
+
+  @Override
+  public GuestMemory allocateMemory(MemoryImage image) {
+    Objects.requireNonNull(image, "image");
+    ensureOpen();
+    if (!(image instanceof KvmMemoryImage kvmImage) || kvmImage.owner() != this) {
+      throw new IllegalArgumentException(image + " belongs to another hypervisor");
+    }
+    return adopt(kvmImage.newClone());
+  }
+
+  @Override
   public Partition createPartition(PartitionConfig config) {
     Objects.requireNonNull(config, "config");
     ensureOpen();
@@ -184,7 +216,12 @@ final class KvmHypervisor implements Hypervisor {
       }
     }
     for (AutoCloseable child : open) {
-      if (!(child instanceof Partition)) {
+      if (!(child instanceof Partition) && !(child instanceof MemoryImage)) {
+        failure = closeChild(child, failure);
+      }
+    }
+    for (AutoCloseable child : open) {
+      if (child instanceof MemoryImage) {
         failure = closeChild(child, failure);
       }
     }

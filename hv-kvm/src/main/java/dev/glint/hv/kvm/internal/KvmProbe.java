@@ -128,7 +128,8 @@ final class KvmProbe {
             Capability.DIRTY_PAGE_TRACKING,
             Capability.UNMAP,
             Capability.REAL_MODE,
-            Capability.USER_MODE_ENTRY);
+            Capability.USER_MODE_ENTRY,
+            Capability.COPY_ON_WRITE_IMAGES);
     if (readOnly > 0) {
       capabilities.add(Capability.READ_ONLY_MEMORY);
     }
@@ -149,6 +150,12 @@ final class KvmProbe {
         Files.exists(Path.of("/sys/module/kvm_pvm"))
             ? PrivilegedExecution.EMULATED
             : PrivilegedExecution.NATIVE;
+    if (privileged == PrivilegedExecution.NATIVE) {
+      // Measured on PVM: KVM_SET_FPU and KVM_GET_FPU return 0 but do nothing (the guest does not
+      // see what was set, and the read gives all zeros, even MXCSR), as KVM does for a vCPU whose
+      // FPU state the host may not access. So the capability is claimed only off PVM.
+      capabilities.add(Capability.FPU_STATE);
+    }
     String description = describe(version, privileged);
     KvmHost host =
         new KvmHost(

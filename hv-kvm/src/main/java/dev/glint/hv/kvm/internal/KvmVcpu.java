@@ -1,5 +1,6 @@
 package dev.glint.hv.kvm.internal;
 
+import dev.glint.hv.FpuState;
 import dev.glint.hv.Registers;
 import dev.glint.hv.SpecialRegisters;
 import dev.glint.hv.Vcpu;
@@ -8,10 +9,12 @@ import dev.glint.hv.VcpuInterrupter;
 import dev.glint.hv.kvm.internal.sys.Errno;
 import dev.glint.hv.kvm.internal.sys.Kvm;
 import dev.glint.hv.kvm.internal.sys.KvmCpuid2;
+import dev.glint.hv.kvm.internal.sys.KvmFpu;
 import dev.glint.hv.kvm.internal.sys.KvmRegs;
 import dev.glint.hv.kvm.internal.sys.KvmRun;
 import dev.glint.hv.kvm.internal.sys.KvmSregs;
 import dev.glint.hv.kvm.internal.sys.Libc;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -55,6 +58,9 @@ final class KvmVcpu implements Vcpu {
   /** Holds a kvm_regs or kvm_sregs for the ioctl path. */
   private final MemorySegment scratch = KvmSregs.allocateBuffer();
 
+  private final boolean fpuAccess;
+  private final MemorySegment fpuScratch = KvmFpu.allocate(Arena.ofAuto());
+
   private final AtomicBoolean closed = new AtomicBoolean();
   private Registers stagedRegisters;
   private SpecialRegisters stagedSpecialRegisters;
@@ -74,6 +80,7 @@ final class KvmVcpu implements Vcpu {
     this.run = run;
     this.runSize = run.byteSize();
     this.syncRegs = syncRegs;
+    this.fpuAccess = host.capabilities().contains(dev.glint.hv.Capability.FPU_STATE);
     this.resource = "kvm vCPU of partition '" + partition.label() + "'";
     this.kicker =
         new KvmKicker(run, host.signal(), host.cancelUnavailableReason().orElse("available"));
@@ -214,6 +221,42 @@ final class KvmVcpu implements Vcpu {
       KvmRun.setCr8(run, specialRegisters.cr8());
     } finally {
       kicker.leave();
+    }
+  }
+
+  @Override
+  public FpuState fpuState() {
+    requireFpuState();
+    enter();
+    try {
+      check(Libc.ioctl(fd, KvmFpu.KVM_GET_FPU, fpuScratch), "KVM_GET_FPU", "reading FPU state");
+      return KvmFpu.read(fpuScratch);
+    } finally {
+      kicker.leave();
+    }
+  }
+
+  @Override
+  public void setFpuState(FpuState fpuState) {
+    Objects.requireNonNull(fpuState, "fpuState");
+    requireFpuState();
+    enter();
+    try {
+      // Not part of kvm_run's synced registers: always an ioctl.
+      KvmFpu.write(fpuScratch, fpuState);
+      check(
+          Libc.ioctl(fd, KvmFpu.KVM_SET_FPU, fpuScratch),
+          "KVM_SET_FPU",
+          "FCW 0x%x, MXCSR 0x%x".formatted(fpuState.fcw(), fpuState.mxcsr()));
+    } finally {
+      kicker.leave();
+    }
+  }
+
+  private void requireFpuState() {
+    if (!fpuAccess) {
+      throw new dev.glint.hv.MissingCapabilityException(
+          KvmErrors.BACKEND, dev.glint.hv.Capability.FPU_STATE, "reading or writing x87/SSE state");
     }
   }
 

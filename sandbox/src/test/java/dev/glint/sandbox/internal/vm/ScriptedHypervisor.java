@@ -83,8 +83,33 @@ final class ScriptedHypervisor implements Hypervisor {
       }
 
       @Override
+      public java.util.Optional<dev.glint.hv.MemoryImage> image() {
+        return java.util.Optional.empty();
+      }
+
+      @Override
+      public void reset(java.util.BitSet pages) {
+        pages.stream().forEach(page -> segment.asSlice(page * 4096L, 4096).fill((byte) 0));
+      }
+
+      @Override
+      public void reset(long offset, long length) {
+        segment.asSlice(offset, length).fill((byte) 0);
+      }
+
+      @Override
       public void close() {}
     };
+  }
+
+  @Override
+  public dev.glint.hv.MemoryImage createImage(MemorySegment contents) {
+    throw new UnsupportedOperationException("the scripted test double has no memory images");
+  }
+
+  @Override
+  public GuestMemory allocateMemory(dev.glint.hv.MemoryImage image) {
+    throw new UnsupportedOperationException("the scripted test double has no memory images");
   }
 
   @Override
@@ -166,6 +191,18 @@ final class ScriptedHypervisor implements Hypervisor {
     @Override
     public void setSpecialRegisters(SpecialRegisters specialRegisters) {
       this.specialRegisters = specialRegisters;
+    }
+
+    dev.glint.hv.FpuState fpuState = dev.glint.hv.FpuState.initial();
+
+    @Override
+    public dev.glint.hv.FpuState fpuState() {
+      return fpuState;
+    }
+
+    @Override
+    public void setFpuState(dev.glint.hv.FpuState fpuState) {
+      this.fpuState = fpuState;
     }
 
     @Override

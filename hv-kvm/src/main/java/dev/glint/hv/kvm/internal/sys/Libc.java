@@ -45,6 +45,15 @@ public final class Libc {
   public static final int MAP_PRIVATE = 0x02;
   public static final int MAP_ANONYMOUS = 0x20;
   public static final int MAP_NORESERVE = 0x4000;
+  public static final int MADV_DONTNEED = 4;
+  public static final int MFD_CLOEXEC = 0x0001;
+  public static final int MFD_ALLOW_SEALING = 0x0002;
+  public static final int F_ADD_SEALS = 1033;
+  public static final int F_GET_SEALS = 1034;
+  public static final int F_SEAL_SEAL = 0x0001;
+  public static final int F_SEAL_SHRINK = 0x0002;
+  public static final int F_SEAL_GROW = 0x0004;
+  public static final int F_SEAL_WRITE = 0x0008;
 
   private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
   private static final VarHandle ERRNO =
@@ -65,12 +74,17 @@ public final class Libc {
   private static final MethodHandle MH$getpid;
   private static final MethodHandle MH$gettid;
   private static final MethodHandle MH$tgkill;
+  private static final MethodHandle MH$memfd_create;
+  private static final MethodHandle MH$ftruncate;
+  private static final MethodHandle MH$fcntl;
+  private static final MethodHandle MH$madvise;
   private static final String UNAVAILABLE_REASON;
 
   static {
     MethodHandle open = null, close = null, ioctlPtr = null, ioctlLong = null, mmap = null;
     MethodHandle munmap = null, mprotect = null, sigaction = null, getpid = null, gettid = null;
-    MethodHandle tgkill = null;
+    MethodHandle tgkill = null, memfdCreate = null, ftruncate = null, fcntl = null;
+    MethodHandle madvise = null;
     String reason = null;
     Module module = Libc.class.getModule();
     if (!module.isNativeAccessEnabled()) {
@@ -145,6 +159,36 @@ public final class Libc {
                 "tgkill",
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
                 errno);
+        memfdCreate =
+            downcall(
+                linker,
+                lookup,
+                "memfd_create",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
+                errno);
+        ftruncate =
+            downcall(
+                linker,
+                lookup,
+                "ftruncate",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG),
+                errno);
+        // fcntl(int fd, int cmd, ...): the seals are an int.
+        fcntl =
+            downcall(
+                linker,
+                lookup,
+                "fcntl",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
+                errno,
+                variadic);
+        madvise =
+            downcall(
+                linker,
+                lookup,
+                "madvise",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT),
+                errno);
       } catch (IllegalCallerException e) {
         reason = nativeAccessReason(module);
       } catch (RuntimeException e) {
@@ -155,7 +199,7 @@ public final class Libc {
     }
     if (reason != null) {
       open = close = ioctlPtr = ioctlLong = mmap = munmap = mprotect = sigaction = null;
-      getpid = gettid = tgkill = null;
+      getpid = gettid = tgkill = memfdCreate = ftruncate = fcntl = madvise = null;
     }
     MH$open = open;
     MH$close = close;
@@ -168,6 +212,10 @@ public final class Libc {
     MH$getpid = getpid;
     MH$gettid = gettid;
     MH$tgkill = tgkill;
+    MH$memfd_create = memfdCreate;
+    MH$ftruncate = ftruncate;
+    MH$fcntl = fcntl;
+    MH$madvise = madvise;
     UNAVAILABLE_REASON = reason;
   }
 
@@ -418,6 +466,79 @@ public final class Libc {
       throw e;
     } catch (Throwable t) {
       throw unexpected(t);
+    }
+  }
+
+  /** {@code memfd_create(name, flags)}: {@return the fd or -errno} */
+  public static int memfdCreate(String name, int flags) {
+    MethodHandle mh = need(MH$memfd_create);
+    MemorySegment capture = CAPTURE_BUFFER.get();
+    try (Arena arena = Arena.ofConfined()) {
+      return result((int) mh.invokeExact(capture, arena.allocateFrom(name), flags), capture);
+    } catch (Error | RuntimeException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw unexpected(t);
+    }
+  }
+
+  /** {@code ftruncate(fd, length)}: {@return 0 or -errno} */
+  public static int ftruncate(int fd, long length) {
+    MethodHandle mh = need(MH$ftruncate);
+    MemorySegment capture = CAPTURE_BUFFER.get();
+    try {
+      return result((int) mh.invokeExact(capture, fd, length), capture);
+    } catch (Error | RuntimeException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw unexpected(t);
+    }
+  }
+
+  /** {@code fcntl(fd, command, arg)} with an int argument: {@return the result or -errno} */
+  public static int fcntl(int fd, int command, int arg) {
+    MethodHandle mh = need(MH$fcntl);
+    MemorySegment capture = CAPTURE_BUFFER.get();
+    try {
+      return result((int) mh.invokeExact(capture, fd, command, arg), capture);
+    } catch (Error | RuntimeException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw unexpected(t);
+    }
+  }
+
+  /** {@code madvise(address, size, advice)}: {@return 0 or -errno} */
+  public static int madvise(long address, long size, int advice) {
+    MethodHandle mh = need(MH$madvise);
+    MemorySegment capture = CAPTURE_BUFFER.get();
+    try {
+      return result(
+          (int) mh.invokeExact(capture, MemorySegment.ofAddress(address), size, advice), capture);
+    } catch (Error | RuntimeException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw unexpected(t);
+    }
+  }
+
+  /**
+   * {@code mmap(NULL, size, prot, flags, fd, 0)} of a file, viewed as a segment that lives as long
+   * as {@code arena} (closing it unmaps). {@return the segment, or {@code null} with the errno in
+   * {@code errno[0]}}
+   */
+  public static MemorySegment mapFile(
+      long size, int prot, int flags, int fd, Arena arena, int[] errno) {
+    long address = mmap(size, prot, flags, fd);
+    if (address < 0) {
+      errno[0] = (int) -address;
+      return null;
+    }
+    try {
+      return mappedView(address, size, arena);
+    } catch (RuntimeException | Error e) {
+      munmap(address, size);
+      throw e;
     }
   }
 }
