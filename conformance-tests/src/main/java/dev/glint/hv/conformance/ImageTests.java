@@ -14,10 +14,8 @@ import dev.glint.hv.Partition;
 import dev.glint.hv.Register;
 import dev.glint.hv.VcpuExit;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Path;
 import java.util.BitSet;
 import java.util.Optional;
-import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -218,25 +216,11 @@ public abstract class ImageTests extends ConformanceTestBase {
     for (int i = 0; i < 10; i++) {
       imageCycle();
     }
-    OptionalLong fdsBefore = ResourceTests.count(Path.of("/proc/self/fd"));
-    OptionalLong mapsBefore = ResourceTests.lines(Path.of("/proc/self/maps"));
+    ProcessResources before = ProcessResources.sample();
     for (int i = 0; i < 300; i++) {
       imageCycle();
     }
-    OptionalLong fdsAfter = ResourceTests.count(Path.of("/proc/self/fd"));
-    OptionalLong mapsAfter = ResourceTests.lines(Path.of("/proc/self/maps"));
-    if (fdsBefore.isPresent() && fdsAfter.isPresent()) {
-      assertTrue(
-          fdsAfter.getAsLong() <= fdsBefore.getAsLong() + ResourceTests.FD_TOLERANCE,
-          "open file descriptors grew from %d to %d"
-              .formatted(fdsBefore.getAsLong(), fdsAfter.getAsLong()));
-    }
-    if (mapsBefore.isPresent() && mapsAfter.isPresent()) {
-      assertTrue(
-          mapsAfter.getAsLong() <= mapsBefore.getAsLong() + ResourceTests.MAPPING_TOLERANCE,
-          "memory mappings grew from %d to %d"
-              .formatted(mapsBefore.getAsLong(), mapsAfter.getAsLong()));
-    }
+    ProcessResources.sample().assertNoGrowthSince(before, "300 image cycles");
   }
 
   private void imageCycle() {
