@@ -68,9 +68,13 @@ public interface Hypervisor extends AutoCloseable {
    * otherwise a full copy. Writes to the clone (by the guest or the host) never reach the image or
    * other clones. {@link GuestMemory#reset} returns its pages to the image's bytes.
    *
-   * @param image an open image of this hypervisor
+   * <p>The image may come from another open hypervisor of the same backend in this process, so a
+   * snapshot that owns its image can outlive the hypervisor that ran the guest and seed sandboxes
+   * on hypervisors of their own.
+   *
+   * @param image an open image of this hypervisor or of another one of the same backend
    * @return the clone, {@link MemoryImage#byteSize()} bytes; the caller owns it and must close it
-   * @throws IllegalArgumentException if the image belongs to another hypervisor
+   * @throws IllegalArgumentException if the image belongs to another backend
    * @throws ClosedResourceException if the hypervisor or the image is closed
    * @throws HypervisorException if the operating system refuses
    */

@@ -106,6 +106,24 @@ public interface Vcpu extends AutoCloseable {
   void completeMmioRead(long value);
 
   /**
+   * Finishes, without running the guest, whatever the last exit left for the next run to complete,
+   * so that the vCPU's state is settled: registers read afterwards are the ones the guest would
+   * resume with (past the {@code out} of an {@link VcpuExit.IoOut}, for example), and registers set
+   * afterwards are not changed by the completion of an earlier exit. An unanswered {@link
+   * VcpuExit.IoIn} or {@link VcpuExit.MmioRead} completes as if it read zero. Call it before saving
+   * the vCPU's state for a snapshot and before setting the registers of one. Does nothing when
+   * nothing is pending.
+   *
+   * <p>A pending interrupt from {@link #interrupter()} stays pending.
+   *
+   * @throws ClosedResourceException if the vCPU is closed
+   * @throws IllegalStateException if a run is in progress on another thread, or the exit cannot be
+   *     completed without running the guest (a string I/O instruction with too many items left)
+   * @throws HypervisorException if the backend fails
+   */
+  void settle();
+
+  /**
    * {@return the handle that stops {@link #run()} from any thread}
    *
    * @throws MissingCapabilityException if the backend lacks {@link Capability#CANCEL}

@@ -118,6 +118,15 @@ public abstract class HypervisorConformanceTest {
     }
   }
 
+  /** Settling an exit before saving or restoring vCPU state. */
+  @Nested
+  class Settle extends SettleTests {
+    @Override
+    protected HypervisorProvider provider() {
+      return HypervisorConformanceTest.this.provider();
+    }
+  }
+
   /** x87/SSE state: set, read back, seen by the guest. */
   @Nested
   class Fpu extends FpuTests {

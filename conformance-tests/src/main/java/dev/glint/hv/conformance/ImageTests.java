@@ -180,6 +180,32 @@ public abstract class ImageTests extends ConformanceTestBase {
     }
   }
 
+  /**
+   * An image outlives the hypervisor that made it and seeds clones in another one of the same
+   * backend: how a snapshot that owns its image starts sandboxes with hypervisors of their own.
+   */
+  @Test
+  void aCloneInAnotherHypervisorOfTheBackendSeesTheImageAfterItsMakerClosed() {
+    MemoryImage image;
+    try (dev.glint.hv.Hypervisor maker = provider().open()) {
+      try (GuestMemory source = maker.allocateMemory(SIZE)) {
+        source.segment().set(ValueLayout.JAVA_LONG, 3 * PAGE, 0xC0FFEEL);
+        image = maker.createImage(source.segment());
+      }
+      try (GuestMemory clone = hypervisor().allocateMemory(image);
+          TestGuest guest = longModeGuest()) {
+        guest.partition.map(TestGuest.EXTRA_REGION, clone.segment(), MemoryFlag.READ_WRITE_EXECUTE);
+        guest.startKernel(
+            GuestPrograms.READ_WRITE_READ,
+            r -> r.with(Register.RBX, TestGuest.EXTRA_REGION + 3 * PAGE));
+        guest.run(VcpuExit.Halt.class);
+        assertEquals(0xC0FFEEL, guest.vcpu.registers().rax(), "the guest read the image's bytes");
+      }
+    }
+    assertTrue(image.isClosed(), "closing the hypervisor that made it closed the image");
+    assertThrows(ClosedResourceException.class, () -> hypervisor().allocateMemory(image));
+  }
+
   @Test
   void resetRefusesPagesOutsideTheMemory() {
     try (MemoryImage image = pattern();

@@ -146,8 +146,9 @@ final class KvmHypervisor implements Hypervisor {
   public GuestMemory allocateMemory(MemoryImage image) {
     Objects.requireNonNull(image, "image");
     ensureOpen();
-    if (!(image instanceof KvmMemoryImage kvmImage) || kvmImage.owner() != this) {
-      throw new IllegalArgumentException(image + " belongs to another hypervisor");
+    // Any KVM image of this process will do: a memfd can be mapped by every KVM VM of the process.
+    if (!(image instanceof KvmMemoryImage kvmImage)) {
+      throw new IllegalArgumentException(image + " belongs to another backend, not kvm");
     }
     return adopt(kvmImage.newClone());
   }

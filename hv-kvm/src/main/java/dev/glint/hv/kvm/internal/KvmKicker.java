@@ -158,6 +158,19 @@ final class KvmKicker implements VcpuInterrupter {
   }
 
   /**
+   * Sets {@code immediate_exit} for a {@code KVM_RUN} that must not enter the guest ({@link
+   * KvmVcpu#settle()}); {@link #endImmediateRun()} puts back what a pending interrupt needs.
+   */
+  synchronized void beginImmediateRun() {
+    KvmRun.setImmediateExit(run, true);
+  }
+
+  /** Clears {@code immediate_exit} unless an interrupt is pending, which keeps it set. */
+  synchronized void endImmediateRun() {
+    KvmRun.setImmediateExit(run, requested);
+  }
+
+  /**
    * Marks the vCPU closed, so no call can begin; if one is in progress, interrupts it (when
    * possible) and waits for it to end.
    *

@@ -361,6 +361,91 @@ final class KvmVcpu implements Vcpu {
     return exit;
   }
 
+  /** The most completions {@link #settle()} runs before it gives up on a string instruction. */
+  private static final int MAX_SETTLE_RUNS = 4096;
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>KVM completes an I/O or MMIO exit at the start of the next {@code KVM_RUN}, after it loads
+   * registers userspace set (so a completion would write into restored registers, and an {@code
+   * out} is skipped only if RIP still points at it). A {@code KVM_RUN} with {@code immediate_exit}
+   * set completes it and returns {@code EINTR} without entering the guest: KVM's documented way to
+   * settle state before saving it. Staged registers are kept staged through that run, so they win
+   * over the completion. A string instruction may produce another exit instead of {@code EINTR}; it
+   * is answered with zeros and completed in turn, at most {@value #MAX_SETTLE_RUNS} times.
+   */
+  @Override
+  public void settle() {
+    kicker.enter(0, describe()); // tid 0: an interrupt meanwhile only leaves immediate_exit set
+    try {
+      if (!needsCompletion(lastExit) && !portIo.hasNext()) {
+        pending = Pending.NONE;
+        return;
+      }
+      kicker.beginImmediateRun();
+      try {
+        for (int runs = 0; ; runs++) {
+          if (pending == Pending.IO_IN) {
+            while (portIo.hasNext()) {
+              portIo.answer(run, 0);
+            }
+          } else if (pending == Pending.MMIO_READ) {
+            KvmRun.setMmioData(run, pendingSize, 0);
+          }
+          pending = Pending.NONE;
+          while (portIo.hasNext()) {
+            portIo.next(run); // out items KVM already holds; in items were answered above
+          }
+          if (runs == MAX_SETTLE_RUNS) {
+            lastExit = null;
+            throw new IllegalStateException(
+                describe()
+                    + ": the guest's last instruction still needs I/O after %d completions (a long string I/O instruction); the vCPU cannot be settled"
+                        .formatted(MAX_SETTLE_RUNS));
+          }
+          if (syncRegs) {
+            KvmRun.setDirtyRegs(run, 0); // staged values stay staged: they win over the completion
+          }
+          int result = Libc.ioctl(fd, KvmRun.KVM_RUN, 0L);
+          if (syncRegs) {
+            synced = true;
+          }
+          if (result == -Errno.EINTR) {
+            lastExit = null;
+            return;
+          }
+          if (result < 0) {
+            throw KvmErrors.failure("KVM_RUN", -result, describe() + ": settling the last exit");
+          }
+          // The completion asked for more I/O without entering the guest: answer it too.
+          VcpuExit next =
+              exit(
+                  KvmRun.exitReason(run) == Kvm.KVM_EXIT_IO
+                      ? portIo.begin(run)
+                      : KvmExits.decode(run));
+          if (!needsCompletion(next)) {
+            lastExit = null;
+            pending = Pending.NONE;
+            return;
+          }
+        }
+      } finally {
+        kicker.endImmediateRun();
+      }
+    } finally {
+      kicker.leave();
+    }
+  }
+
+  /** {@return whether KVM finishes {@code exit} at the next {@code KVM_RUN}} */
+  private static boolean needsCompletion(VcpuExit exit) {
+    return exit instanceof VcpuExit.IoOut
+        || exit instanceof VcpuExit.IoIn
+        || exit instanceof VcpuExit.MmioRead
+        || exit instanceof VcpuExit.MmioWrite;
+  }
+
   @Override
   public void completeIoIn(long value) {
     enter();

@@ -215,6 +215,13 @@ final class ScriptedHypervisor implements Hypervisor {
       return step.run(hypervisor.memory, this);
     }
 
+    int settles;
+
+    @Override
+    public void settle() {
+      settles++;
+    }
+
     @Override
     public void completeIoIn(long value) {}
 
