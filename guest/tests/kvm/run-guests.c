@@ -7,7 +7,8 @@
  * host is the Java sandbox module. Decoding reuses the SDK's codec (compiled natively), whose own
  * byte-level tests are in test_wire.c; the function table is checked byte by byte here.
  *
- * Usage: run-guests DIR   (DIR holds hello.elf, echo.elf, compute.elf, faults.elf, badinit.elf)
+ * Usage: run-guests DIR   (DIR holds hello.elf, echo.elf, compute.elf, faults.elf, badinit.elf,
+ *                          state.elf)
  * Prints "N passed, N failed"; exits 0 when nothing failed, 77 when /dev/kvm cannot be opened.
  */
 #define _GNU_SOURCE
@@ -789,6 +790,184 @@ static void test_badinit(const char *dir, int cpl) {
   vm_destroy(v);
 }
 
+/* ---- state: counter, heap, dirty pages, long and endless calls ---- */
+
+static bool is_error(const glint_outcome *o, uint16_t code, const char *message) {
+  return o->status == 1 && o->code == code && o->message_len == strlen(message) &&
+         memcmp(o->message, message, o->message_len) == 0;
+}
+
+/* Calls a state function that takes one argument and returns i64 or i32; checks the call returned
+ * successfully and gives the value, or INT64_MIN after a failed check. */
+static int64_t call_value(vm *v, const char *name, const glint_value *arg) {
+  glint_outcome o;
+  CALL_OK(v, name, arg ? 1 : 0, arg, &o);
+  if (o.status != 0) return INT64_MIN;
+  return o.value.type == GLINT_I32 ? o.value.as.i32 : o.value.as.i64;
+}
+
+/* Turns on KVM's dirty page log for the VM's memory (flags-only change of slot 0). */
+static void enable_dirty_log(vm *v) {
+  struct kvm_userspace_memory_region region = {0, KVM_MEM_LOG_DIRTY_PAGES, 0, MEM_SIZE,
+                                               (uint64_t)v->mem};
+  if (ioctl(v->fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) die("KVM_MEM_LOG_DIRTY_PAGES");
+}
+
+/* Fetches and clears the dirty log: one bit per 4 KiB page of guest memory. */
+static void dirty_log(vm *v, uint64_t bitmap[MEM_SIZE / 4096 / 64]) {
+  struct kvm_dirty_log log;
+  memset(&log, 0, sizeof log);
+  memset(bitmap, 0, MEM_SIZE / 4096 / 8);
+  log.slot = 0;
+  log.dirty_bitmap = bitmap;
+  if (ioctl(v->fd, KVM_GET_DIRTY_LOG, &log) < 0) die("KVM_GET_DIRTY_LOG");
+}
+
+static uint64_t xorshift_rounds(uint64_t x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+  }
+  return x;
+}
+
+static void test_state(const char *dir, int cpl) {
+  vm *v = start(dir, "state", cpl);
+  if (!v) return;
+  glint_outcome o;
+  enum stop s;
+
+  /* Counter in .bss. */
+  CHECK(call_value(v, "Counter", NULL) == 0, "state at CPL %d: Counter starts at 0", cpl);
+  CHECK(call_value(v, "Increment", NULL) == 1, "first Increment returns 1");
+  CHECK(call_value(v, "Increment", NULL) == 2, "second Increment returns 2");
+  CHECK(call_value(v, "Counter", NULL) == 2, "Counter is 2 after two Increments");
+
+  /* Heap. */
+  CHECK(call_value(v, "Allocated", NULL) == 0, "Allocated starts at 0");
+  glint_value bytes = glint_i32(1000);
+  CHECK(call_value(v, "Allocate", &bytes) == 1000, "Allocate(1000) returns 1000");
+  static uint8_t fill[1000];
+  memset(fill, 0xA5, sizeof fill);
+  CHECK(memmem(v->mem + v->heap, HEAP_SIZE, fill, sizeof fill) != NULL,
+        "Allocate(1000) filled a block of the heap with 0xA5");
+  bytes = glint_i32(24);
+  CHECK(call_value(v, "Allocate", &bytes) == 1024, "Allocate(24) accumulates to 1024");
+  CHECK(call_value(v, "Allocated", NULL) == 1024, "Allocated is 1024");
+  bytes = glint_i32((int32_t)HEAP_SIZE);
+  s = call(v, "Allocate", 1, &bytes, &o, 20000);
+  CHECK(s == STOP_RETURN && is_error(&o, 3, "Allocate(1048576): out of heap after 1024 bytes"),
+        "Allocate(heap size) after 1024 bytes: error 3: %d '%.*s'", o.code, (int)o.message_len,
+        o.message ? o.message : "");
+  bytes = glint_i32(0);
+  s = call(v, "Allocate", 1, &bytes, &o, 20000);
+  CHECK(s == STOP_RETURN && is_error(&o, 3, "Allocate: bytes must be positive, got 0"),
+        "Allocate(0): error 3: '%.*s'", (int)o.message_len, o.message ? o.message : "");
+  bytes = glint_i32(-5);
+  s = call(v, "Allocate", 1, &bytes, &o, 20000);
+  CHECK(s == STOP_RETURN && is_error(&o, 3, "Allocate: bytes must be positive, got -5"),
+        "Allocate(-5): error 3: '%.*s'", (int)o.message_len, o.message ? o.message : "");
+  CHECK(call_value(v, "Allocated", NULL) == 1024, "failed Allocates leave the total at 1024");
+  if (cpl == 3) { /* filling the whole heap: slow under emulation */
+    int64_t total = 1024, got;
+    bytes = glint_i32(64 << 10);
+    int blocks = 0;
+    for (;;) {
+      s = call(v, "Allocate", 1, &bytes, &o, 20000);
+      if (s != STOP_RETURN || o.status != 0) break;
+      got = o.value.as.i64;
+      total += 64 << 10;
+      blocks++;
+      if (got != total) break;
+    }
+    char want[128];
+    snprintf(want, sizeof want, "Allocate(65536): out of heap after %lld bytes", (long long)total);
+    CHECK(s == STOP_RETURN && is_error(&o, 3, want), "heap exhaustion: '%s' expected, got '%.*s'",
+          want, (int)o.message_len, o.message ? o.message : "");
+    CHECK(blocks >= 14 && total <= HEAP_SIZE, "%d blocks of 64 KiB fit the 1 MiB heap", blocks);
+    CHECK(call_value(v, "Allocated", NULL) == total, "Allocated is the total after exhaustion");
+    bytes = glint_i32(16);
+    CHECK(call_value(v, "Allocate", &bytes) == total + 16, "small blocks still fit after that");
+  }
+
+  /* Pages: a call to TouchPages(n) dirties exactly n more pages than TouchPages(0). */
+  glint_value n = glint_i32(0);
+  CHECK(call_value(v, "TouchPages", &n) == 0, "TouchPages(0) returns 0");
+  n = glint_i32(65);
+  s = call(v, "TouchPages", 1, &n, &o, 20000);
+  CHECK(s == STOP_RETURN && is_error(&o, 3, "TouchPages: n must be 0..64, got 65"),
+        "TouchPages(65): error 3: '%.*s'", (int)o.message_len, o.message ? o.message : "");
+  n = glint_i32(-1);
+  s = call(v, "TouchPages", 1, &n, &o, 20000);
+  CHECK(s == STOP_RETURN && is_error(&o, 3, "TouchPages: n must be 0..64, got -1"),
+        "TouchPages(-1): error 3: '%.*s'", (int)o.message_len, o.message ? o.message : "");
+  enable_dirty_log(v);
+  static const int32_t counts[] = {1, 7, 64, 64, 3};
+  int times[64] = {0};
+  for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+    uint64_t before[MEM_SIZE / 4096 / 64], after[MEM_SIZE / 4096 / 64];
+    n = glint_i32(0);
+    dirty_log(v, before);
+    call_value(v, "TouchPages", &n);
+    dirty_log(v, before);
+    n = glint_i32(counts[k]);
+    CHECK(call_value(v, "TouchPages", &n) == counts[k], "TouchPages(%d) returns n", counts[k]);
+    dirty_log(v, after);
+    int extra = 0, first = -1, last = -1, missing = 0;
+    for (int p = 0; p < (int)(MEM_SIZE / 4096); p++) {
+      bool was = before[p / 64] >> (p % 64) & 1, is = after[p / 64] >> (p % 64) & 1;
+      if (is && !was) {
+        extra++;
+        if (first < 0) first = p;
+        last = p;
+      } else if (was && !is) {
+        missing++;
+      }
+    }
+    CHECK(extra == counts[k] && missing == 0 && last - first + 1 == counts[k],
+          "TouchPages(%d) at CPL %d dirties exactly %d consecutive pages more than TouchPages(0) "
+          "(%d more, %d fewer, pages %d..%d)",
+          counts[k], cpl, counts[k], extra, missing, first, last);
+    bool counted = first >= 0;
+    for (int i = 0; i < counts[k]; i++) times[i]++;
+    for (int i = 0; counted && i < 64 && first + i < (int)(MEM_SIZE / 4096); i++) {
+      counted = v->mem[(uint64_t)(first + i) * 4096] == times[i];
+    }
+    CHECK(counted, "the first byte of each page counts its touches");
+  }
+
+  /* Work: xorshift64 from the seed, computed here too. */
+  const uint64_t seed = 0x9E3779B97F4A7C15ull;
+  glint_value it = glint_i64(0);
+  CHECK(call_value(v, "Work", &it) == (int64_t)seed, "Work(0) returns the seed");
+  CHECK((int64_t)seed == -7046029254386353131ll, "the documented seed");
+  it = glint_i64(1);
+  CHECK(call_value(v, "Work", &it) == (int64_t)xorshift_rounds(seed, 1), "Work(1)");
+  int64_t rounds = cpl == 3 ? 10000000 : 20000;
+  it = glint_i64(rounds);
+  int64_t first_run = call_value(v, "Work", &it);
+  CHECK(first_run == (int64_t)xorshift_rounds(seed, rounds), "Work(%lld) matches xorshift64",
+        (long long)rounds);
+  CHECK(call_value(v, "Work", &it) == first_run, "Work(%lld) again gives the same",
+        (long long)rounds);
+  it = glint_i64(-1);
+  s = call(v, "Work", 1, &it, &o, 20000);
+  CHECK(s == STOP_RETURN && is_error(&o, 3, "Work: iterations must be >= 0, got -1"),
+        "Work(-1): error 3: '%.*s'", (int)o.message_len, o.message ? o.message : "");
+  CHECK(call_value(v, "Counter", NULL) == 2, "Counter is still 2 after the other functions");
+  /* Endless calls: a long Work and Spin run until the host's timeout stops them. */
+  it = glint_i64(INT64_MAX);
+  s = call(v, "Work", 1, &it, &o, 300);
+  CHECK(s == STOP_TIMEOUT, "Work(INT64_MAX) at CPL %d runs until the timeout: %s", cpl,
+        stop_names[s]);
+  vm_destroy(v);
+  if (!(v = start(dir, "state", cpl))) return;
+  s = call(v, "Spin", 0, NULL, &o, 300);
+  CHECK(s == STOP_TIMEOUT, "Spin at CPL %d runs until the timeout: %s", cpl, stop_names[s]);
+  vm_destroy(v);
+}
+
 static double now_us(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -881,6 +1060,7 @@ int main(int argc, char **argv) {
     test_compute(argv[1], cpl);
     test_faults(argv[1], cpl);
     test_badinit(argv[1], cpl);
+    test_state(argv[1], cpl);
     printf("CPL %d done: %d passed, %d failed so far\n", cpl, tests_passed, tests_failed);
   }
   printf("%d passed, %d failed\n", tests_passed, tests_failed);

@@ -34,8 +34,17 @@ public final class SampleGuests {
    */
   public static final String BADINIT = "badinit";
 
+  /**
+   * For snapshots and restore: a counter in {@code .bss} ({@code Increment() -> i64}, {@code
+   * Counter() -> i64}), heap blocks that are never freed ({@code Allocate(i32) -> i64}, {@code
+   * Allocated() -> i64}), a call that writes exactly n pages ({@code TouchPages(i32) -> i32}), a
+   * call as long as asked ({@code Work(i64) -> i64}) and one that never ends ({@code Spin() ->
+   * void}).
+   */
+  public static final String STATE = "state";
+
   /** Every sample guest's name. */
-  public static final List<String> ALL = List.of(HELLO, ECHO, COMPUTE, FAULTS, BADINIT);
+  public static final List<String> ALL = List.of(HELLO, ECHO, COMPUTE, FAULTS, BADINIT, STATE);
 
   private SampleGuests() {}
 
