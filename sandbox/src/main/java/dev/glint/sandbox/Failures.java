@@ -47,6 +47,9 @@ final class Failures {
                   .formatted(context, timeout == null ? "(none)" : format(timeout)),
               timeout,
               cause);
+      case Stop.Interrupted() ->
+          new ExecutionCancelledException(
+              "the %s was interrupted and the guest stopped".formatted(context), cause);
       case Stop.Signalled() -> throw new IllegalArgumentException("not a failure: " + stop);
     };
   }

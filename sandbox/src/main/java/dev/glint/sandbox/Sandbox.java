@@ -1,8 +1,15 @@
 package dev.glint.sandbox;
 
 import dev.glint.hv.Capability;
+import dev.glint.hv.FpuState;
+import dev.glint.hv.GuestMemory;
 import dev.glint.hv.Hypervisor;
+import dev.glint.hv.MemoryImage;
+import dev.glint.hv.Registers;
+import dev.glint.hv.SpecialRegisters;
+import dev.glint.hv.Vcpu;
 import dev.glint.hv.VcpuInterrupter;
+import dev.glint.hv.spi.HypervisorProvider;
 import dev.glint.sandbox.internal.events.GuestCallEvent;
 import dev.glint.sandbox.internal.vm.CallTimer;
 import dev.glint.sandbox.internal.vm.ExitLoop;
@@ -22,6 +29,7 @@ import java.util.Map;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BiFunction;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -51,30 +59,49 @@ import java.util.function.Supplier;
 public final class Sandbox implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger("dev.glint.sandbox");
 
+  private final HypervisorProvider provider;
   private final Hypervisor hypervisor;
   private final GuestVm vm;
   private final ExitLoop exitLoop;
   private final PrivilegeLevel privilegeLevel;
+  private final List<FunctionSignature> table;
   private final Map<String, FunctionSignature> signatures;
   private final List<GuestFunction> functions;
   private final ReentrantLock lock = new ReentrantLock();
   private final VcpuInterrupter interrupter;
   private final Duration callTimeout;
+  private final boolean restoreAfterEachCall;
   private volatile boolean closed;
   // Written only under the lock; volatile so isPoisoned() need not wait for a running call.
   private volatile SandboxException poison;
 
+  // Guarded by the lock. The snapshot whose image the memory is a clone of (a restore to it resets
+  // only written pages), and the one every call starts from when restoreAfterEachCall is set.
+  private Snapshot base;
+  private Snapshot pristine;
+  private boolean ownsPristine;
+  private long callCount;
+
+  /** The id of the call running now (0 when none), and of the last one interrupt() stopped. */
+  private volatile long runningCall;
+
+  private volatile long interruptedCall;
+
   Sandbox(
+      HypervisorProvider provider,
       Hypervisor hypervisor,
       GuestVm vm,
       ExitLoop exitLoop,
       PrivilegeLevel privilegeLevel,
       List<FunctionSignature> table,
-      Duration callTimeout) {
+      Duration callTimeout,
+      boolean restoreAfterEachCall) {
+    this.provider = provider;
     this.hypervisor = hypervisor;
     this.vm = vm;
     this.exitLoop = exitLoop;
     this.privilegeLevel = privilegeLevel;
+    this.table = List.copyOf(table);
     this.signatures =
         table.stream()
             .collect(
@@ -82,6 +109,18 @@ public final class Sandbox implements AutoCloseable {
     this.functions = table.stream().map(Sandbox::toPublic).toList();
     this.interrupter = hypervisor.has(Capability.CANCEL) ? vm.vcpu().interrupter() : null;
     this.callTimeout = callTimeout;
+    this.restoreAfterEachCall = restoreAfterEachCall;
+  }
+
+  /**
+   * Sets where the sandbox starts: {@code from} is the snapshot its memory is a clone of (or null),
+   * {@code pristine} the snapshot each call starts from in restore-after-each-call mode (or null).
+   * Called once by the factory before the sandbox is published.
+   */
+  void startingPoint(Snapshot from, Snapshot pristine, boolean ownsPristine) {
+    this.base = from;
+    this.pristine = pristine;
+    this.ownsPristine = ownsPristine;
   }
 
   /** {@return a new builder; see {@link Builder} for the defaults} */
@@ -140,6 +179,34 @@ public final class Sandbox implements AutoCloseable {
    * @throws dev.glint.hv.HypervisorException if the hypervisor fails (the sandbox is then poisoned)
    */
   public <T> T call(String name, ValueType<T> returnType, Object... arguments) {
+    return call(callTimeout, name, returnType, arguments);
+  }
+
+  /**
+   * Calls the guest function {@code name} as {@link #call(String, ValueType, Object...)} does, with
+   * {@code timeout} as this call's time limit in place of the {@linkplain Builder#callTimeout
+   * builder's}.
+   *
+   * @param timeout the longest this call may run, 1 ms to 1 day; null for no limit
+   * @param name the guest function's name
+   * @param returnType the function's declared return type ({@link ValueType#VOID} for none)
+   * @param arguments one Java value per parameter, of the parameter's Java type
+   * @param <T> the Java type of the result
+   * @return the result; {@code null} for void
+   * @throws CallTimeoutException if the call ran past {@code timeout} (the sandbox is then
+   *     poisoned, until a {@linkplain #restore restore})
+   * @throws IllegalArgumentException if {@code timeout} is out of range
+   * @throws dev.glint.hv.MissingCapabilityException if the backend cannot stop a running guest
+   * @see #call(String, ValueType, Object...) the other exceptions
+   */
+  public <T> T call(Duration timeout, String name, ValueType<T> returnType, Object... arguments) {
+    if (timeout != null && timeout != callTimeout) {
+      SandboxConfig.checkTimeout(timeout);
+      if (interrupter == null) {
+        throw new dev.glint.hv.MissingCapabilityException(
+            hypervisor.name(), Capability.CANCEL, "a call timeout (stopping a running guest)");
+      }
+    }
     java.util.Objects.requireNonNull(name, "name");
     java.util.Objects.requireNonNull(returnType, "returnType");
     java.util.Objects.requireNonNull(arguments, "arguments");
@@ -178,39 +245,259 @@ public final class Sandbox implements AutoCloseable {
             record.size(),
             limit);
       }
-      record.writeTo(vm.input(), 0);
-      ExitLoop.Result result;
+      boolean ran = false;
       try {
-        result = run(record.size());
-      } catch (RuntimeException | Error e) {
-        // The guest's state is unknown after the hypervisor failed: refuse further calls.
-        poison = new ProtocolViolationException("the hypervisor failed during the call", e);
-        event.outcome = "hypervisor failure";
-        throw e;
+        record.writeTo(vm.input(), 0);
+        ran = true;
+        ExitLoop.Result result;
+        long id = ++callCount;
+        runningCall = id;
+        try {
+          result = run(record.size(), timeout, id);
+        } catch (RuntimeException | Error e) {
+          // The guest's state is unknown after the hypervisor failed: refuse further calls.
+          poison = new ProtocolViolationException("the hypervisor failed during the call", e);
+          event.outcome = "hypervisor failure";
+          throw e;
+        } finally {
+          runningCall = 0;
+        }
+        event.exits = result.exits();
+        Object value = finish(signature, result, "call of '%s'".formatted(name), timeout, event);
+        event.outcome = "ok";
+        return returnType.cast(value);
+      } finally {
+        if (ran && restoreAfterEachCall) {
+          restoreAfterCall();
+        }
       }
-      event.exits = result.exits();
-      Object value = finish(signature, result, "call of '%s'".formatted(name), event);
-      event.outcome = "ok";
-      return returnType.cast(value);
     } finally {
       lock.unlock();
       event.commit();
     }
   }
 
-  /** Runs the call, under the call timeout if one is set. */
-  private ExitLoop.Result run(long callRecordSize) {
-    if (callTimeout == null) {
-      return exitLoop.run(ExitLoop.RETURN, callRecordSize, ExitLoop.NO_DEADLINE, this::isClosing);
+  /** Runs the call, under {@code timeout} if not null. */
+  private ExitLoop.Result run(long callRecordSize, Duration timeout, long id) {
+    BooleanSupplier interrupted = () -> interruptedCall == id;
+    if (timeout == null) {
+      return exitLoop.run(
+          ExitLoop.RETURN, callRecordSize, ExitLoop.NO_DEADLINE, this::isClosing, interrupted);
     }
-    long deadline = System.nanoTime() + callTimeout.toNanos();
-    ScheduledFuture<?> timer = CallTimer.schedule(interrupter::interrupt, callTimeout);
+    long deadline = System.nanoTime() + timeout.toNanos();
+    ScheduledFuture<?> timer = CallTimer.schedule(interrupter::interrupt, timeout);
     try {
-      return exitLoop.run(ExitLoop.RETURN, callRecordSize, deadline, this::isClosing);
+      return exitLoop.run(ExitLoop.RETURN, callRecordSize, deadline, this::isClosing, interrupted);
     } finally {
       // If the timer fired just after the run ended, its interrupt is kept for the next run,
       // which sees that its own deadline has not passed and runs on (see ExitLoop.run).
       timer.cancel(false);
+    }
+  }
+
+  /** In restore-after-each-call mode: back to the pristine snapshot; a failure poisons. */
+  private void restoreAfterCall() {
+    try {
+      restoreLocked(pristine);
+    } catch (RuntimeException e) {
+      LOG.log(
+          System.Logger.Level.WARNING, "restore after a call failed; the sandbox is poisoned", e);
+    }
+  }
+
+  /**
+   * Stops the call running now, from any thread: the call throws {@link
+   * ExecutionCancelledException} and the sandbox is poisoned until a {@linkplain #restore restore}
+   * (in {@linkplain Builder#restoreAfterEachCall restore-after-each-call mode} it is restored at
+   * once). Does nothing if no call is running; a later call is not affected. A host function that
+   * blocks is not interrupted; the call stops when it returns.
+   *
+   * @throws dev.glint.hv.MissingCapabilityException if the backend cannot stop a running guest
+   */
+  public void interrupt() {
+    if (interrupter == null) {
+      throw new dev.glint.hv.MissingCapabilityException(
+          hypervisor.name(), Capability.CANCEL, "interrupting a call (stopping a running guest)");
+    }
+    long id = runningCall;
+    if (id != 0) {
+      interruptedCall = id;
+      interrupter.interrupt();
+    }
+  }
+
+  /**
+   * {@return a handle that stops this sandbox's running call from any thread} It can be given to
+   * code that must not call the sandbox itself; see {@link #interrupt()}.
+   *
+   * @throws dev.glint.hv.MissingCapabilityException if the backend cannot stop a running guest
+   */
+  public InterruptHandle interruptHandle() {
+    if (interrupter == null) {
+      throw new dev.glint.hv.MissingCapabilityException(
+          hypervisor.name(), Capability.CANCEL, "interrupting a call (stopping a running guest)");
+    }
+    return this::interrupt;
+  }
+
+  /**
+   * Captures the sandbox's state now, memory and vCPU, as a {@link Snapshot} that {@link
+   * #restore(Snapshot)} returns this or another sandbox of the same guest and layout to, and that
+   * new sandboxes can start from ({@link Builder#snapshot(Snapshot)}).
+   *
+   * <p>Costs a copy of the written guest memory (all-zero pages are skipped). Afterwards the
+   * sandbox runs on a copy-on-write clone of the snapshot, so that a restore to it costs in
+   * proportion to the pages written since, not to the memory size.
+   *
+   * @return the snapshot; the caller owns it and must close it
+   * @throws SandboxPoisonedException if the sandbox is poisoned (restore it first)
+   * @throws IllegalStateException if the sandbox is closed, or called by a host function
+   * @throws dev.glint.hv.HypervisorException if the backend fails (the sandbox is then poisoned)
+   */
+  public Snapshot snapshot() {
+    refuseFromHostFunction("take a snapshot of");
+    lock.lock();
+    try {
+      checkOpen();
+      if (poison != null) {
+        throw Failures.poisoned(poison);
+      }
+      return capture();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Takes a snapshot and moves the sandbox onto a clone of it. Under the lock. */
+  Snapshot capture() {
+    Vcpu vcpu = vm.vcpu();
+    vcpu.settle();
+    Registers registers = vcpu.registers();
+    SpecialRegisters specialRegisters = vcpu.specialRegisters();
+    FpuState fpu = hypervisor.has(Capability.FPU_STATE) ? vcpu.fpuState() : null;
+    Hypervisor owner = provider.open();
+    Snapshot snapshot;
+    try {
+      MemoryImage image = owner.createImage(vm.memory().segment());
+      snapshot =
+          new Snapshot(
+              owner, image, vm.plan(), privilegeLevel, table, registers, specialRegisters, fpu);
+    } catch (RuntimeException | Error e) {
+      owner.close();
+      throw e;
+    }
+    try {
+      moveOnto(snapshot);
+    } catch (RuntimeException | Error e) {
+      snapshot.close();
+      throw e;
+    }
+    return snapshot;
+  }
+
+  /** Replaces the memory with a fresh clone of {@code snapshot}'s image. */
+  private void moveOnto(Snapshot snapshot) {
+    GuestMemory clone = hypervisor.allocateMemory(snapshot.image());
+    try {
+      vm.replaceMemory(clone);
+    } catch (RuntimeException | Error e) {
+      clone.close();
+      poison = new ProtocolViolationException("replacing guest memory failed", e);
+      throw e;
+    }
+    base = snapshot;
+  }
+
+  /**
+   * Returns the sandbox to {@code snapshot}'s state: memory, registers, special registers and,
+   * where the snapshot {@linkplain Snapshot#includesFpuState has them}, FPU/SSE registers. Clears
+   * poisoning: a sandbox that faulted, aborted, timed out or was interrupted works again.
+   *
+   * <p>A restore to the snapshot this sandbox was started from or last took costs in proportion to
+   * the pages written since (with dirty-page tracking; otherwise to the memory size, see {@link
+   * dev.glint.hv.MemoryImage}); to any other snapshot of the same guest, a fresh clone.
+   *
+   * @param snapshot a snapshot of this sandbox, or of another one of the same guest, layout,
+   *     privilege level and backend
+   * @throws IllegalArgumentException if the snapshot does not fit this sandbox
+   * @throws IllegalStateException if the sandbox or the snapshot is closed, or called by a host
+   *     function
+   * @throws dev.glint.hv.HypervisorException if the backend fails (the sandbox stays poisoned)
+   */
+  public void restore(Snapshot snapshot) {
+    java.util.Objects.requireNonNull(snapshot, "snapshot");
+    refuseFromHostFunction("restore");
+    lock.lock();
+    try {
+      checkOpen();
+      restoreLocked(snapshot);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void restoreLocked(Snapshot snapshot) {
+    // A clone resets to its image's bytes even after the image was closed: only a restore that
+    // needs a new clone needs the snapshot open.
+    boolean resettable =
+        base == snapshot && vm.memory().image().orElse(null) == snapshot.imageEvenIfClosed();
+    if (!resettable) {
+      snapshot.image(); // checks it is open
+    }
+    String mismatch = snapshot.incompatibility(hypervisor.name(), vm.plan(), privilegeLevel, table);
+    if (mismatch != null) {
+      throw new IllegalArgumentException("cannot restore " + snapshot + ": " + mismatch);
+    }
+    try {
+      Vcpu vcpu = vm.vcpu();
+      // First, so that no completion of the last exit lands in the restored registers.
+      vcpu.settle();
+      if (resettable) {
+        vm.resetToImage();
+      } else {
+        moveOnto(snapshot);
+      }
+      // Special registers rarely change in a call (CR2 on a fault): set them only then.
+      if (!vcpu.specialRegisters().equals(snapshot.specialRegisters())) {
+        vcpu.setSpecialRegisters(snapshot.specialRegisters());
+      }
+      vcpu.setRegisters(snapshot.registers());
+      if (snapshot.fpu() != null && hypervisor.has(Capability.FPU_STATE)) {
+        vcpu.setFpuState(snapshot.fpu());
+      }
+      poison = null;
+    } catch (RuntimeException | Error e) {
+      poison = new ProtocolViolationException("restoring a snapshot failed", e);
+      throw e;
+    }
+  }
+
+  /** {@return the vCPU's registers, settled} For tests in this package. */
+  Registers vcpuRegisters() {
+    lock.lock();
+    try {
+      vm.vcpu().settle();
+      return vm.vcpu().registers();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** {@return the vCPU's special registers} For tests in this package. */
+  SpecialRegisters vcpuSpecialRegisters() {
+    lock.lock();
+    try {
+      return vm.vcpu().specialRegisters();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void refuseFromHostFunction(String action) {
+    if (lock.isHeldByCurrentThread()) {
+      throw new IllegalStateException(
+          "a host function cannot %s its own sandbox while the guest is calling it"
+              .formatted(action));
     }
   }
 
@@ -219,10 +506,14 @@ public final class Sandbox implements AutoCloseable {
   }
 
   private Object finish(
-      FunctionSignature signature, ExitLoop.Result result, String context, GuestCallEvent event) {
+      FunctionSignature signature,
+      ExitLoop.Result result,
+      String context,
+      Duration timeout,
+      GuestCallEvent event) {
     if (!(result.stop() instanceof Stop.Signalled)) {
       SandboxException failure =
-          Failures.of(result.stop(), result.hostFailures(), context, callTimeout);
+          Failures.of(result.stop(), result.hostFailures(), context, timeout);
       poison = failure;
       event.outcome = outcome(failure);
       throw failure;
@@ -260,6 +551,8 @@ public final class Sandbox implements AutoCloseable {
       case GuestFaultException f -> "fault";
       case GuestAbortedException a -> "abort";
       case ProtocolViolationException p -> "protocol violation";
+      case CallTimeoutException t -> "timeout";
+      case ExecutionCancelledException c -> "interrupted";
       default -> "error";
     };
   }
@@ -340,7 +633,13 @@ public final class Sandbox implements AutoCloseable {
       try {
         vm.close();
       } finally {
-        hypervisor.close();
+        try {
+          hypervisor.close();
+        } finally {
+          if (ownsPristine) {
+            pristine.close();
+          }
+        }
       }
       LOG.log(System.Logger.Level.DEBUG, "sandbox closed");
     } finally {
@@ -412,6 +711,7 @@ public final class Sandbox implements AutoCloseable {
      * @throws IllegalArgumentException if out of range or not a multiple of 2 MiB
      */
     public Builder memorySize(long bytes) {
+      config.layoutSet = true;
       config.memorySize = SandboxConfig.check("memory size", bytes, 4L << 20, 16L << 30, 2L << 20);
       return this;
     }
@@ -424,6 +724,7 @@ public final class Sandbox implements AutoCloseable {
      * @throws IllegalArgumentException if out of range or not a multiple of 4 KiB
      */
     public Builder heapSize(long bytes) {
+      config.layoutSet = true;
       config.heapSize = SandboxConfig.check("heap size", bytes, 4L << 10, 1L << 30, 4096);
       return this;
     }
@@ -436,6 +737,7 @@ public final class Sandbox implements AutoCloseable {
      * @throws IllegalArgumentException if out of range or not a multiple of 4 KiB
      */
     public Builder stackSize(long bytes) {
+      config.layoutSet = true;
       config.stackSize = SandboxConfig.check("stack size", bytes, 16L << 10, 256L << 20, 4096);
       return this;
     }
@@ -449,6 +751,7 @@ public final class Sandbox implements AutoCloseable {
      * @throws IllegalArgumentException if out of range or not a multiple of 4 KiB
      */
     public Builder inputBufferSize(long bytes) {
+      config.layoutSet = true;
       config.inputSize = SandboxConfig.check("input buffer size", bytes, 4L << 10, 1L << 30, 4096);
       return this;
     }
@@ -462,6 +765,7 @@ public final class Sandbox implements AutoCloseable {
      * @throws IllegalArgumentException if out of range or not a multiple of 4 KiB
      */
     public Builder outputBufferSize(long bytes) {
+      config.layoutSet = true;
       config.outputSize =
           SandboxConfig.check("output buffer size", bytes, 4L << 10, 1L << 30, 4096);
       return this;
@@ -478,14 +782,36 @@ public final class Sandbox implements AutoCloseable {
      * @throws IllegalArgumentException if out of range
      */
     public Builder callTimeout(Duration timeout) {
-      java.util.Objects.requireNonNull(timeout, "timeout");
-      if (timeout.compareTo(Duration.ofMillis(1)) < 0
-          || timeout.compareTo(Duration.ofDays(1)) > 0) {
-        throw new IllegalArgumentException(
-            "call timeout %s is outside the allowed range: PT0.001S (1 ms) to PT24H (1 day)"
-                .formatted(timeout));
-      }
-      config.callTimeout = timeout;
+      config.callTimeout = SandboxConfig.checkTimeout(timeout);
+      return this;
+    }
+
+    /**
+     * Starts the sandbox from {@code snapshot} instead of a guest image: memory and vCPU state are
+     * the snapshot's (shared copy-on-write with it where the backend can), and the guest's
+     * initialization does not run again. The guest, memory sizes, privilege level and backend come
+     * from the snapshot and must not be set; host functions, the print sink and the call timeout
+     * are this builder's. The snapshot must stay open until {@link #build()} returns.
+     *
+     * @param snapshot an open snapshot
+     * @return this builder
+     */
+    public Builder snapshot(Snapshot snapshot) {
+      config.snapshot = java.util.Objects.requireNonNull(snapshot, "snapshot");
+      return this;
+    }
+
+    /**
+     * Makes every call start from the pristine state: after each call that ran guest code, whether
+     * it returned or failed, the sandbox is restored to the state it had when built (or to the
+     * {@linkplain #snapshot snapshot} it was built from). Nothing a call writes survives into the
+     * next, and a fault, timeout or interrupt does not poison the sandbox. Off by default.
+     *
+     * @param enabled whether to restore after each call
+     * @return this builder
+     */
+    public Builder restoreAfterEachCall(boolean enabled) {
+      config.restoreAfterEachCall = enabled;
       return this;
     }
 

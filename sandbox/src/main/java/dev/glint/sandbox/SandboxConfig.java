@@ -25,6 +25,8 @@ import java.util.function.Consumer;
  * @param backend the chosen backend's name, or null for {@code Hypervisors.select()}
  * @param hostFunctions the host functions, HostPrint included
  * @param callTimeout the longest a call may run, or null for no limit
+ * @param snapshot the snapshot to start from instead of a guest image, or null
+ * @param restoreAfterEachCall whether every call starts from the pristine state
  */
 record SandboxConfig(
     Path guestFile,
@@ -33,7 +35,9 @@ record SandboxConfig(
     PrivilegeLevel privilegeLevel,
     String backend,
     List<HostBinding> hostFunctions,
-    Duration callTimeout) {
+    Duration callTimeout,
+    Snapshot snapshot,
+    boolean restoreAfterEachCall) {
 
   /** The name of the default print function. */
   static final String HOST_PRINT = "HostPrint";
@@ -53,6 +57,21 @@ record SandboxConfig(
               .formatted(what, value, min, human(min), max, human(max), unit));
     }
     return value;
+  }
+
+  /**
+   * {@return {@code timeout} if it lies in 1 ms .. 1 day}
+   *
+   * @throws IllegalArgumentException naming the value and the allowed range
+   */
+  static Duration checkTimeout(Duration timeout) {
+    Objects.requireNonNull(timeout, "timeout");
+    if (timeout.compareTo(Duration.ofMillis(1)) < 0 || timeout.compareTo(Duration.ofDays(1)) > 0) {
+      throw new IllegalArgumentException(
+          "call timeout %s is outside the allowed range: PT0.001S (1 ms) to PT24H (1 day)"
+              .formatted(timeout));
+    }
+    return timeout;
   }
 
   private static String human(long bytes) {
@@ -78,6 +97,12 @@ record SandboxConfig(
     String backend;
     Consumer<String> printSink;
     Duration callTimeout;
+    Snapshot snapshot;
+    boolean restoreAfterEachCall;
+
+    /** Whether a size was set (a sandbox from a snapshot takes the snapshot's). */
+    boolean layoutSet;
+
     private final Map<String, HostBinding> hostFunctions = new LinkedHashMap<>();
 
     void guest(Path file) {
@@ -123,8 +148,19 @@ record SandboxConfig(
     }
 
     SandboxConfig freeze() {
-      if (guestFile == null && guestBytes == null) {
-        throw new IllegalStateException("no guest: call guest(Path) or guest(byte[]) first");
+      if (snapshot != null) {
+        if (guestFile != null || guestBytes != null || layoutSet || privilegeLevel != null) {
+          throw new IllegalStateException(
+              "a sandbox from a snapshot takes its guest, memory sizes and privilege level from"
+                  + " the snapshot; do not set them too");
+        }
+        if (backend != null && !backend.equals(snapshot.backend())) {
+          throw new IllegalStateException(
+              "the snapshot is of backend '%s', not '%s'".formatted(snapshot.backend(), backend));
+        }
+      } else if (guestFile == null && guestBytes == null) {
+        throw new IllegalStateException(
+            "no guest: call guest(Path), guest(byte[]) or snapshot(Snapshot) first");
       }
       List<HostBinding> functions = new ArrayList<>(hostFunctions.values());
       if (!hostFunctions.containsKey(HOST_PRINT)) {
@@ -137,7 +173,9 @@ record SandboxConfig(
           privilegeLevel,
           backend,
           List.copyOf(functions),
-          callTimeout);
+          callTimeout,
+          snapshot,
+          restoreAfterEachCall);
     }
 
     /** {@return HostPrint(string) -> i32: prints the text, returns its length in UTF-8 bytes} */
@@ -165,7 +203,9 @@ record SandboxConfig(
   public String toString() {
     return "SandboxConfig[guest=%s, sizes=%s, privilegeLevel=%s, backend=%s, hostFunctions=%d]"
         .formatted(
-            guestFile != null ? guestFile : guestBytes.length + " bytes",
+            guestFile != null
+                ? guestFile
+                : guestBytes != null ? guestBytes.length + " bytes" : snapshot,
             sizes,
             privilegeLevel,
             backend,

@@ -7,14 +7,16 @@ package dev.glint.sandbox;
  * of the hypervisor itself throw {@link dev.glint.hv.HypervisorException}.
  *
  * <p>Failures that leave the guest in an unknown state ({@link GuestFaultException}, {@link
- * GuestAbortedException}, {@link ProtocolViolationException}, {@link CallTimeoutException}) poison
- * the sandbox: every later call throws {@link SandboxPoisonedException}. The others ({@link
- * GuestFunctionNotFoundException}, {@link TypeMismatchException}, {@link
+ * GuestAbortedException}, {@link ProtocolViolationException}, {@link CallTimeoutException}, {@link
+ * ExecutionCancelledException}) poison the sandbox: every later call throws {@link
+ * SandboxPoisonedException} until the sandbox is {@linkplain Sandbox#restore restored}. The others
+ * ({@link GuestFunctionNotFoundException}, {@link TypeMismatchException}, {@link
  * ArgumentTooLargeException}, {@link GuestErrorException}) leave it usable.
  */
 public abstract sealed class SandboxException extends RuntimeException
     permits ArgumentTooLargeException,
         CallTimeoutException,
+        ExecutionCancelledException,
         GuestAbortedException,
         GuestErrorException,
         GuestFaultException,

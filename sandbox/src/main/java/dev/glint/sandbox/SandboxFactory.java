@@ -2,6 +2,7 @@ package dev.glint.sandbox;
 
 import dev.glint.hv.Capability;
 import dev.glint.hv.Hypervisor;
+import dev.glint.hv.MemoryImage;
 import dev.glint.hv.MissingCapabilityException;
 import dev.glint.hv.PrivilegedExecution;
 import dev.glint.hv.VcpuInterrupter;
@@ -38,6 +39,9 @@ final class SandboxFactory {
   static final String GUEST_LOGGER = "dev.glint.sandbox.guest";
 
   static Sandbox build(SandboxConfig config) {
+    if (config.snapshot() != null) {
+      return fromSnapshot(config);
+    }
     SandboxCreatedEvent event = new SandboxCreatedEvent();
     event.begin();
     // Check everything that needs no hypervisor first, so a bad image costs no VM.
@@ -62,7 +66,20 @@ final class SandboxFactory {
       try {
         ExitLoop loop = new ExitLoop(vm, hostFunctions, System.getLogger(GUEST_LOGGER));
         List<FunctionSignature> table = initialize(vm, loop, config.callTimeout());
-        Sandbox sandbox = new Sandbox(hypervisor, vm, loop, level, table, config.callTimeout());
+        Sandbox sandbox =
+            new Sandbox(
+                provider,
+                hypervisor,
+                vm,
+                loop,
+                level,
+                table,
+                config.callTimeout(),
+                config.restoreAfterEachCall());
+        if (config.restoreAfterEachCall()) {
+          Snapshot pristine = sandbox.capture();
+          sandbox.startingPoint(pristine, pristine, true);
+        }
         event.backend = hypervisor.name();
         event.privilegeLevel = level.name();
         event.memorySize = plan.memorySize();
@@ -74,6 +91,64 @@ final class SandboxFactory {
                 "sandbox built on %s at %s, %d MiB, functions %s"
                     .formatted(
                         hypervisor.name(), level, plan.memorySize() >> 20, sandbox.functions()));
+        success = true;
+        return sandbox;
+      } finally {
+        if (!success) {
+          vm.close();
+        }
+      }
+    } finally {
+      if (!success) {
+        hypervisor.close();
+      }
+    }
+  }
+
+  /** Starts a sandbox from the configuration's snapshot, without running guest code. */
+  private static Sandbox fromSnapshot(SandboxConfig config) {
+    SandboxCreatedEvent event = new SandboxCreatedEvent();
+    event.begin();
+    Snapshot snapshot = config.snapshot();
+    MemoryImage image = snapshot.image(); // checks it is open
+    HostFunctionTable hostFunctions = new HostFunctionTable(config.hostFunctions());
+    HypervisorProvider provider = provider(snapshot.backend());
+    Hypervisor hypervisor = provider.open();
+    boolean success = false;
+    try {
+      if (config.callTimeout() != null && !hypervisor.has(Capability.CANCEL)) {
+        throw new MissingCapabilityException(
+            hypervisor.name(), Capability.CANCEL, "a call timeout (stopping a running guest)");
+      }
+      PrivilegeLevel level = snapshot.privilegeLevel();
+      GuestVm vm =
+          GuestVm.fromImage(
+              hypervisor,
+              image,
+              snapshot.plan(),
+              level.cpl(),
+              snapshot.registers(),
+              snapshot.specialRegisters(),
+              hypervisor.has(Capability.FPU_STATE) ? snapshot.fpu() : null,
+              "glint sandbox");
+      try {
+        ExitLoop loop = new ExitLoop(vm, hostFunctions, System.getLogger(GUEST_LOGGER));
+        Sandbox sandbox =
+            new Sandbox(
+                provider,
+                hypervisor,
+                vm,
+                loop,
+                level,
+                snapshot.table(),
+                config.callTimeout(),
+                config.restoreAfterEachCall());
+        sandbox.startingPoint(snapshot, config.restoreAfterEachCall() ? snapshot : null, false);
+        event.backend = hypervisor.name();
+        event.privilegeLevel = level.name();
+        event.memorySize = snapshot.memorySize();
+        event.functionCount = snapshot.table().size();
+        event.commit();
         success = true;
         return sandbox;
       } finally {

@@ -99,6 +99,20 @@ public final class ExitLoop {
    * @param closing whether the sandbox is being closed (a cancelled run then ends)
    */
   public Result run(int expectedPort, long callRecordSize, long deadline, BooleanSupplier closing) {
+    return run(expectedPort, callRecordSize, deadline, closing, () -> false);
+  }
+
+  /**
+   * Runs until the guest signals {@code expectedPort} or fails, as {@link #run(int, long, long,
+   * BooleanSupplier)}; a cancelled run also ends if {@code interrupted} says this run was
+   * interrupted on request.
+   */
+  public Result run(
+      int expectedPort,
+      long callRecordSize,
+      long deadline,
+      BooleanSupplier closing,
+      BooleanSupplier interrupted) {
     long resultOffset = (callRecordSize + 7) & -8L;
     List<HostCallFailure> failures = new ArrayList<>(0);
     int exits = 0;
@@ -143,7 +157,7 @@ public final class ExitLoop {
                     "the guest executed hlt at RIP 0x%x; a guest ends a call by signalling RETURN"
                         .formatted(vm.vcpu().registers().rip()));
             case VcpuExit.Shutdown() -> new Stop.Faulted(FaultReport.tripleFault());
-            case VcpuExit.Cancelled() -> cancelled(deadline, closing);
+            case VcpuExit.Cancelled() -> cancelled(deadline, closing, interrupted);
             case VcpuExit.FailEntry(long reason, String description) ->
                 new Stop.Violation(
                     "the hypervisor refused to enter the guest (reason 0x%x: %s)"
@@ -164,9 +178,13 @@ public final class ExitLoop {
   }
 
   /** Decides what a cancelled run means; returns null to go on. */
-  private static Stop cancelled(long deadline, BooleanSupplier closing) {
+  private static Stop cancelled(
+      long deadline, BooleanSupplier closing, BooleanSupplier interrupted) {
     if (closing.getAsBoolean()) {
       return new Stop.Violation("the sandbox was closed while the guest ran");
+    }
+    if (interrupted.getAsBoolean()) {
+      return new Stop.Interrupted();
     }
     if (deadline != NO_DEADLINE && System.nanoTime() - deadline >= 0) {
       return new Stop.TimedOut();

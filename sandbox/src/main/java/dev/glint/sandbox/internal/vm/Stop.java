@@ -15,6 +15,9 @@ public sealed interface Stop {
   /** The call ran past its deadline and was stopped. */
   record TimedOut() implements Stop {}
 
+  /** The call was interrupted on request ({@code Sandbox.interrupt()}). */
+  record Interrupted() implements Stop {}
+
   /** The guest broke the protocol; the message says how. */
   record Violation(String message) implements Stop {}
 }
