@@ -248,6 +248,7 @@ public final class Sandbox implements AutoCloseable {
       boolean ran = false;
       try {
         record.writeTo(vm.input(), 0);
+        vm.noteInputWritten(record.size());
         ran = true;
         ExitLoop.Result result;
         long id = ++callCount;
@@ -451,9 +452,9 @@ public final class Sandbox implements AutoCloseable {
     try {
       Vcpu vcpu = vm.vcpu();
       // First, so that no completion of the last exit lands in the restored registers.
-      vcpu.settle();
+      if (!Boolean.getBoolean("probe.nosettle")) vcpu.settle();
       if (resettable) {
-        vm.resetToImage();
+        if (!Boolean.getBoolean("probe.noreset")) vm.resetToImage();
       } else {
         moveOnto(snapshot);
       }

@@ -60,6 +60,27 @@ public abstract class SettleTests extends ConformanceTestBase {
     }
   }
 
+  /** The restore of a snapshot taken elsewhere: RIP set to another instruction after settling. */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(TestGuest.Privilege.class)
+  void registersSetElsewhereAfterSettlingRunFromThere(TestGuest.Privilege privilege) {
+    requires(privilege);
+    try (TestGuest guest = longModeGuest()) {
+      guest.start(privilege, GuestPrograms.OUT_SIZES, r -> r);
+      guest.runExpectingOut(0x40, 1, 0xDD);
+      guest.runExpectingOut(0x41, 2, 0xCCDD);
+      Registers atSecondOut = guest.vcpu.registers();
+      guest.vcpu.settle();
+      guest.vcpu.setRegisters(atSecondOut.withRip(guest.codeAddress(privilege)));
+      guest.runExpectingOut(0x40, 1, 0xDD);
+      guest.runExpectingOut(0x41, 2, 0xCCDD);
+      guest.vcpu.settle();
+      guest.vcpu.settle(); // twice is once
+      guest.vcpu.setRegisters(atSecondOut.withRip(guest.codeAddress(privilege) + FIRST_OUT));
+      guest.runExpectingOut(0x40, 1, 0xDD);
+    }
+  }
+
   @ParameterizedTest(name = "{0}")
   @EnumSource(TestGuest.Privilege.class)
   void anUnansweredInReadsZeroAndRegistersSetAfterwardsAreKept(TestGuest.Privilege privilege) {

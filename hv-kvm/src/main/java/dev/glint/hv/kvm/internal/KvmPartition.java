@@ -37,6 +37,9 @@ import java.util.TreeMap;
 final class KvmPartition implements Partition {
   private record Slot(int id, MemoryMapping mapping, MemorySegment host) {}
 
+  /** Dirty-log readers of tracked slots, made on first use. Guarded by this. */
+  private final java.util.Map<Integer, KvmDirtyLog.Reader> dirtyLogs = new java.util.HashMap<>();
+
   private final KvmHypervisor hypervisor;
   private final int vmFd;
   private final String label;
@@ -188,6 +191,7 @@ final class KvmPartition implements Partition {
     }
     slots.remove(mapping.guestAddress());
     usedSlotIds.clear(slot.id());
+    dirtyLogs.remove(slot.id()); // a reused slot id may have another size
   }
 
   @Override
@@ -206,7 +210,10 @@ final class KvmPartition implements Partition {
               + " was mapped without MemoryFlag.TRACK_DIRTY; map it with that flag to track writes");
     }
     int[] errno = new int[1];
-    BitSet dirty = KvmDirtyLog.get(vmFd, slot.id(), mapping.pageCount(), errno);
+    BitSet dirty =
+        dirtyLogs
+            .computeIfAbsent(slot.id(), id -> new KvmDirtyLog.Reader(id, mapping.pageCount()))
+            .read(vmFd, errno);
     if (dirty == null) {
       throw KvmErrors.failure(
           "KVM_GET_DIRTY_LOG",

@@ -69,6 +69,14 @@ final class KvmVcpu implements Vcpu {
   private boolean synced;
 
   private Pending pending = Pending.NONE;
+
+  /**
+   * When not -1: {@link #settle()} was called after an {@code out} at this RIP and deferred the
+   * work, since KVM's completion of an {@code out} only skips it, and only if RIP still points at
+   * it. Anything that could observe the difference settles for real first.
+   */
+  private long deferredOutRip = -1;
+
   private VcpuExit lastExit;
   private int pendingSize;
   private final KvmPortIo portIo = new KvmPortIo();
@@ -142,6 +150,7 @@ final class KvmVcpu implements Vcpu {
   public Registers registers() {
     enter();
     try {
+      settleDeferred();
       if (stagedRegisters != null) {
         return stagedRegisters;
       }
@@ -160,6 +169,10 @@ final class KvmVcpu implements Vcpu {
     Objects.requireNonNull(registers, "registers");
     enter();
     try {
+      if (deferredOutRip != -1 && registers.rip() != deferredOutRip) {
+        deferredOutRip = -1; // KVM compares RIP at the next run: the skip will not happen
+      }
+      settleDeferred();
       if (syncRegs) {
         stagedRegisters = registers;
         return;
@@ -199,6 +212,7 @@ final class KvmVcpu implements Vcpu {
     Objects.requireNonNull(specialRegisters, "specialRegisters");
     enter();
     try {
+      settleDeferred();
       if (syncRegs) {
         stagedSpecialRegisters = specialRegisters;
         return;
@@ -304,6 +318,7 @@ final class KvmVcpu implements Vcpu {
                 .formatted(
                     lastExit, pending == Pending.IO_IN ? "completeIoIn" : "completeMmioRead"));
       }
+      deferredOutRip = -1; // this KVM_RUN completes the out itself
       if (portIo.hasNext()) {
         // More items of a string I/O exit: KVM completes them all at the next KVM_RUN.
         return exit(portIo.next(run));
@@ -379,6 +394,48 @@ final class KvmVcpu implements Vcpu {
   public void settle() {
     kicker.enter(0, describe()); // tid 0: an interrupt meanwhile only leaves immediate_exit set
     try {
+      if (deferredOutRip != -1) {
+        return;
+      }
+      if (lastExit instanceof VcpuExit.IoOut && canDeferOut()) {
+        deferredOutRip = KvmRegs.read(run, KvmRun.SYNC_REGS_REGS).rip();
+        return;
+      }
+      settleNow();
+    } finally {
+      kicker.leave();
+    }
+  }
+
+  /**
+   * {@return whether the completion of the last {@code out} can wait} It can when nothing else is
+   * pending (one item, not a string instruction), the registers in {@code kvm_run} are current, and
+   * the vCPU is in 64-bit mode, where RIP is the linear address KVM compares.
+   */
+  private boolean canDeferOut() {
+    if (portIo.hasNext() || !syncRegs || !synced || stagedRegisters != null) {
+      return false;
+    }
+    SpecialRegisters current =
+        stagedSpecialRegisters != null
+            ? stagedSpecialRegisters
+            : KvmSregs.read(run, KvmRun.SYNC_REGS_SREGS);
+    return (current.efer() & EFER_LMA) != 0 && current.cs().longMode();
+  }
+
+  private static final long EFER_LMA = 1L << 10;
+
+  /** Does the work {@link #settle()} deferred, if any; the caller has entered. */
+  private void settleDeferred() {
+    if (deferredOutRip != -1) {
+      deferredOutRip = -1;
+      settleNow();
+    }
+  }
+
+  /** Completes the last exit now; the caller has entered. */
+  private void settleNow() {
+    {
       if (!needsCompletion(lastExit) && !portIo.hasNext()) {
         pending = Pending.NONE;
         return;
@@ -433,8 +490,6 @@ final class KvmVcpu implements Vcpu {
       } finally {
         kicker.endImmediateRun();
       }
-    } finally {
-      kicker.leave();
     }
   }
 

@@ -1,10 +1,13 @@
 package dev.glint.sandbox.internal.vm;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+
 import dev.glint.hv.Registers;
 import dev.glint.hv.VcpuExit;
 import dev.glint.sandbox.internal.layout.FaultStubs;
 import dev.glint.sandbox.internal.layout.MemoryPlan;
 import dev.glint.sandbox.internal.wire.GuestRecords;
+import dev.glint.sandbox.internal.wire.RecordEncoder;
 import dev.glint.sandbox.internal.wire.WireCodec;
 import dev.glint.sandbox.internal.wire.WireFormatException;
 import java.lang.System.Logger.Level;
@@ -201,6 +204,12 @@ public final class ExitLoop {
       return new Stop.Violation("bad host call record: " + e.getMessage());
     }
     hostFunctions.answer(call, vm.input(), resultOffset).ifPresent(failures::add);
+    // The record the host just wrote there says how far it reaches (the guest has not run since).
+    long length =
+        vm.input().byteSize() - resultOffset >= RecordEncoder.HEADER_SIZE
+            ? Integer.toUnsignedLong(vm.input().get(JAVA_INT_UNALIGNED, resultOffset + 4))
+            : 0;
+    vm.noteInputWritten(resultOffset + RecordEncoder.HEADER_SIZE + length);
     return null;
   }
 

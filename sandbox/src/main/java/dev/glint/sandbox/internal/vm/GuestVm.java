@@ -40,6 +40,9 @@ public final class GuestVm implements AutoCloseable {
   private MemorySegment input;
   private MemorySegment output;
 
+  /** The end of what the host wrote into the input buffer since the last reset. */
+  private long inputWritten;
+
   private GuestVm(
       GuestMemory memory,
       MemoryMapping mapping,
@@ -62,6 +65,15 @@ public final class GuestVm implements AutoCloseable {
     MemorySegment ram = memory.segment();
     this.input = ram.asSlice(plan.inputAddress(), plan.inputSize());
     this.output = ram.asSlice(plan.outputAddress(), plan.outputSize());
+    this.inputWritten = 0;
+  }
+
+  /**
+   * Records that the host wrote the input buffer up to {@code end}: a reset returns those pages to
+   * the image, since the dirty log sees only the guest's writes.
+   */
+  public void noteInputWritten(long end) {
+    inputWritten = Math.max(inputWritten, Math.min(end, plan.inputSize()));
   }
 
   /** {@return the mapping flags for guest memory: every right, plus tracking where offered} */
@@ -182,8 +194,8 @@ public final class GuestVm implements AutoCloseable {
 
   /**
    * Returns the memory to its image's bytes: with dirty-page tracking, the pages the guest wrote
-   * since the last reset plus the input buffer (the host's writes are not tracked); without it, all
-   * of memory.
+   * since the last reset plus the pages of the input buffer the host wrote ({@link
+   * #noteInputWritten}); without it, all of memory.
    *
    * @return the number of pages reset
    * @throws IllegalStateException if the memory is not a clone of an image
@@ -194,12 +206,14 @@ public final class GuestVm implements AutoCloseable {
     }
     if (!trackDirty) {
       memory.reset(0, memory.byteSize());
+      inputWritten = 0;
       return (int) (memory.byteSize() / MemoryPlan.PAGE);
     }
     BitSet pages = partition.dirtyPages(mapping);
     int first = (int) (plan.inputAddress() / MemoryPlan.PAGE);
-    pages.set(first, first + (int) (plan.inputSize() / MemoryPlan.PAGE));
+    pages.set(first, first + (int) ((inputWritten + MemoryPlan.PAGE - 1) / MemoryPlan.PAGE));
     memory.reset(pages);
+    inputWritten = 0;
     return pages.cardinality();
   }
 

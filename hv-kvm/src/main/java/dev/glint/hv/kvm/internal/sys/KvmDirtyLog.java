@@ -43,18 +43,53 @@ public final class KvmDirtyLog {
    *     failure
    */
   public static BitSet get(int vmFd, int slot, long pages, int[] errno) {
-    try (Arena arena = Arena.ofConfined()) {
+    return new Reader(slot, pages).read(vmFd, errno);
+  }
+
+  /**
+   * Reads one slot's dirty log again and again with the same native buffers: a restore reads it
+   * once per call, and the log of a 256 MiB slot is 8 KiB. Not thread-safe.
+   */
+  public static final class Reader {
+    private final MemorySegment bitmap;
+    private final MemorySegment log;
+
+    /**
+     * @param slot the memory slot
+     * @param pages the slot's size in pages
+     */
+    public Reader(int slot, long pages) {
+      Arena arena = Arena.ofAuto();
       // The kernel writes ALIGN(pages, 64) / 8 bytes, as an array of unsigned longs.
-      MemorySegment bitmap = arena.allocate(JAVA_LONG, (pages + 63) / 64);
-      MemorySegment log = arena.allocate(LAYOUT);
+      this.bitmap = arena.allocate(JAVA_LONG, (pages + 63) / 64);
+      this.log = arena.allocate(LAYOUT);
       SLOT.set(log, 0L, slot);
       DIRTY_BITMAP.set(log, 0L, bitmap);
+    }
+
+    /**
+     * Reads and clears the dirty log.
+     *
+     * @param errno receives the errno when the call fails
+     * @return bit {@code i} set when page {@code i} of the slot was written, or {@code null} on
+     *     failure
+     */
+    public BitSet read(int vmFd, int[] errno) {
       int result = Libc.ioctl(vmFd, KVM_GET_DIRTY_LOG, log);
       if (result < 0) {
         errno[0] = -result;
         return null;
       }
-      return BitSet.valueOf(bitmap.toArray(JAVA_LONG));
+      BitSet dirty = new BitSet();
+      long words = bitmap.byteSize() / Long.BYTES;
+      for (long i = 0; i < words; i++) {
+        long word = bitmap.getAtIndex(JAVA_LONG, i);
+        while (word != 0) {
+          dirty.set((int) (i * 64 + Long.numberOfTrailingZeros(word)));
+          word &= word - 1;
+        }
+      }
+      return dirty;
     }
   }
 }
