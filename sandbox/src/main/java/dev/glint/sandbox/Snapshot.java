@@ -1,14 +1,27 @@
 package dev.glint.sandbox;
 
+import dev.glint.hv.Capability;
 import dev.glint.hv.FpuState;
+import dev.glint.hv.GuestMemory;
 import dev.glint.hv.Hypervisor;
 import dev.glint.hv.MemoryImage;
+import dev.glint.hv.MissingCapabilityException;
 import dev.glint.hv.Registers;
 import dev.glint.hv.SpecialRegisters;
+import dev.glint.hv.spi.HypervisorProvider;
+import dev.glint.hv.spi.Hypervisors;
+import dev.glint.sandbox.internal.layout.MemoryInitializer;
 import dev.glint.sandbox.internal.layout.MemoryPlan;
+import dev.glint.sandbox.internal.snapshot.SnapshotContents;
+import dev.glint.sandbox.internal.snapshot.SnapshotFile;
+import dev.glint.sandbox.internal.snapshot.SnapshotFormatException;
 import dev.glint.sandbox.internal.wire.FunctionSignature;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -102,6 +115,119 @@ public final class Snapshot implements AutoCloseable {
    */
   public boolean includesFpuState() {
     return fpu != null;
+  }
+
+  /**
+   * Writes the snapshot to {@code file} (format in {@code docs/snapshot-file.md}: versioned, with
+   * the guest ABI version, the memory layout, the vCPU state, the non-zero memory pages and CRC32C
+   * checksums). The file is replaced atomically: a reader never sees half of it.
+   *
+   * @param file where to write; an existing file is replaced
+   * @throws IOException if the file cannot be written
+   * @throws IllegalStateException if the snapshot is closed
+   */
+  public void save(Path file) throws IOException {
+    Objects.requireNonNull(file, "file");
+    // The image is opaque: read its bytes through a clone, which shares its pages.
+    try (GuestMemory view = owner.allocateMemory(image())) {
+      SnapshotFile.write(
+          new SnapshotContents(
+              backend(),
+              MemoryInitializer.ABI_MAJOR,
+              privilegeLevel.cpl(),
+              plan,
+              table,
+              registers,
+              specialRegisters,
+              Optional.ofNullable(fpu),
+              view.segment()),
+          file);
+    }
+  }
+
+  /**
+   * Loads a snapshot that {@link #save} wrote, on the backend named in the file. See {@link
+   * #load(Path, String)}.
+   *
+   * @param file the snapshot file
+   * @return the snapshot; the caller owns it and must close it
+   * @throws SnapshotFileException if the file is not a valid snapshot for this Glint and backend
+   * @throws IOException if the file cannot be read
+   * @throws dev.glint.hv.HypervisorException if the backend is unavailable or fails
+   */
+  public static Snapshot load(Path file) throws IOException {
+    return load(file, null);
+  }
+
+  /**
+   * Loads a snapshot that {@link #save} wrote. Every byte is checked before it is used: the format
+   * version and the guest ABI version must be this Glint's, the memory layout must be one the
+   * builder could have made and fit the backend, the function table must be well formed, and both
+   * checksums must match; anything else is refused with {@link SnapshotFileException} and nothing
+   * is created.
+   *
+   * @param file the snapshot file
+   * @param backend the backend to load it on, or null for the one named in the file
+   * @return the snapshot; the caller owns it and must close it
+   * @throws SnapshotFileException if the file is not a valid snapshot for this Glint and backend
+   * @throws IOException if the file cannot be read
+   * @throws dev.glint.hv.HypervisorException if the backend is unavailable or fails
+   */
+  public static Snapshot load(Path file, String backend) throws IOException {
+    Objects.requireNonNull(file, "file");
+    SnapshotContents peek;
+    Hypervisor owner = null;
+    boolean success = false;
+    try (Arena arena = Arena.ofConfined()) {
+      // The backend bounds the memory size the reader accepts, so open it first when named.
+      HypervisorProvider provider = backend != null ? Hypervisors.require(backend) : null;
+      if (provider != null) {
+        owner = provider.open();
+      }
+      try {
+        peek =
+            SnapshotFile.read(
+                file,
+                arena,
+                owner != null
+                    ? Math.min(owner.maxMemoryBytes(), SnapshotFile.MAX_MEMORY_SIZE)
+                    : SnapshotFile.MAX_MEMORY_SIZE);
+      } catch (SnapshotFormatException e) {
+        throw new SnapshotFileException(file, e.getMessage(), e);
+      }
+      if (owner == null) {
+        owner = Hypervisors.require(peek.backend()).open();
+      }
+      if (peek.plan().memorySize() > owner.maxMemoryBytes()) {
+        throw new SnapshotFileException(
+            file,
+            "snapshot file %s: its memory size %d exceeds backend '%s''s maximum of %d bytes"
+                .formatted(file, peek.plan().memorySize(), owner.name(), owner.maxMemoryBytes()),
+            null);
+      }
+      PrivilegeLevel level = peek.cpl() == 3 ? PrivilegeLevel.USER : PrivilegeLevel.KERNEL;
+      if (level == PrivilegeLevel.USER && !owner.has(Capability.USER_MODE_ENTRY)) {
+        throw new MissingCapabilityException(
+            owner.name(), Capability.USER_MODE_ENTRY, "a snapshot of a CPL-3 guest");
+      }
+      MemoryImage image = owner.createImage(peek.memory());
+      Snapshot snapshot =
+          new Snapshot(
+              owner,
+              image,
+              peek.plan(),
+              level,
+              peek.functions(),
+              peek.registers(),
+              peek.specialRegisters(),
+              peek.fpu().orElse(null));
+      success = true;
+      return snapshot;
+    } finally {
+      if (!success && owner != null) {
+        owner.close();
+      }
+    }
   }
 
   /** {@return whether {@link #close()} has been called} */
