@@ -11,6 +11,7 @@ import dev.glint.hv.Vcpu;
 import dev.glint.hv.VcpuInterrupter;
 import dev.glint.hv.spi.HypervisorProvider;
 import dev.glint.sandbox.internal.events.GuestCallEvent;
+import dev.glint.sandbox.internal.events.SandboxRestoredEvent;
 import dev.glint.sandbox.internal.vm.CallTimer;
 import dev.glint.sandbox.internal.vm.ExitLoop;
 import dev.glint.sandbox.internal.vm.GuestVm;
@@ -449,14 +450,18 @@ public final class Sandbox implements AutoCloseable {
     if (mismatch != null) {
       throw new IllegalArgumentException("cannot restore " + snapshot + ": " + mismatch);
     }
+    SandboxRestoredEvent event = new SandboxRestoredEvent();
+    event.begin();
+    event.wasPoisoned = poison != null;
     try {
       Vcpu vcpu = vm.vcpu();
       // First, so that no completion of the last exit lands in the restored registers.
-      if (!Boolean.getBoolean("probe.nosettle")) vcpu.settle();
+      vcpu.settle();
       if (resettable) {
-        if (!Boolean.getBoolean("probe.noreset")) vm.resetToImage();
+        event.pagesReset = vm.resetToImage();
       } else {
         moveOnto(snapshot);
+        event.pagesReset = -1;
       }
       // Special registers rarely change in a call (CR2 on a fault): set them only then.
       if (!vcpu.specialRegisters().equals(snapshot.specialRegisters())) {
@@ -467,6 +472,7 @@ public final class Sandbox implements AutoCloseable {
         vcpu.setFpuState(snapshot.fpu());
       }
       poison = null;
+      event.commit();
     } catch (RuntimeException | Error e) {
       poison = new ProtocolViolationException("restoring a snapshot failed", e);
       throw e;

@@ -70,4 +70,29 @@ class JfrEventsTest {
     assertEquals(0, refused.getInt("exits"));
     assertTrue(Files.size(file) > 0);
   }
+
+  @Test
+  void restoresAreRecordedWithThePagesTheyReset(@TempDir Path dir) throws Exception {
+    TestSandboxes.requireKvm();
+    Path file = dir.resolve("restore.jfr");
+    try (Recording recording = new Recording()) {
+      recording.enable("dev.glint.SandboxRestored");
+      recording.start();
+      try (Sandbox sandbox =
+              TestSandboxes.builder(SampleGuests.STATE, PrivilegeLevel.USER).build();
+          Snapshot snapshot = sandbox.snapshot()) {
+        sandbox.call("TouchPages", ValueType.I32, 3);
+        sandbox.restore(snapshot);
+      }
+      recording.stop();
+      recording.dump(file);
+    }
+    List<RecordedEvent> restores =
+        RecordingFile.readAllEvents(file).stream()
+            .filter(e -> e.getEventType().getName().equals("dev.glint.SandboxRestored"))
+            .toList();
+    assertEquals(1, restores.size(), () -> "restores: " + restores);
+    int pages = restores.getFirst().getInt("pagesReset");
+    assertTrue(pages >= 3 && pages < 64, "the 3 touched pages and the call's own, got " + pages);
+  }
 }
