@@ -207,4 +207,73 @@ class SnapshotTest {
       killer.shutdownNow();
     }
   }
+
+  /** xorshift64 from the state guest's seed, {@code rounds} times: what {@code Work} returns. */
+  static long work(long rounds) {
+    long x = 0x9E3779B97F4A7C15L;
+    for (long i = 0; i < rounds; i++) {
+      x ^= x << 13;
+      x ^= x >>> 7;
+      x ^= x << 17;
+    }
+    return x;
+  }
+
+  /**
+   * A cancel storm: a killer thread interrupts at random moments while calls of random length run;
+   * every call either returns the right value or throws {@link ExecutionCancelledException}, and
+   * after each interrupted call a restore makes the sandbox work again.
+   */
+  @ParameterizedTest
+  @EnumSource(PrivilegeLevel.class)
+  void aCancelStormLeavesTheSandboxUsableAfterRestore(PrivilegeLevel level) throws Exception {
+    java.util.Random random = new java.util.Random(42);
+    int calls = level == PrivilegeLevel.USER ? 400 : 40;
+    long maxRounds = level == PrivilegeLevel.USER ? 2_000_000 : 2_000;
+    // Calls at CPL 0 run emulated here, about a millisecond each: interrupt less often there.
+    int maxPauseNanos = level == PrivilegeLevel.USER ? 300_000 : 10_000_000;
+    java.util.concurrent.atomic.AtomicBoolean done =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    try (Sandbox sandbox = state(level);
+        Snapshot snapshot = sandbox.snapshot()) {
+      InterruptHandle handle = sandbox.interruptHandle();
+      Thread killer =
+          Thread.ofPlatform()
+              .start(
+                  () -> {
+                    java.util.Random pace = new java.util.Random(7);
+                    while (!done.get()) {
+                      java.util.concurrent.locks.LockSupport.parkNanos(pace.nextInt(maxPauseNanos));
+                      handle.interrupt();
+                    }
+                  });
+      int cancelled = 0;
+      int returned = 0;
+      long counter = 0; // the state guest's counter, as the calls that returned left it
+      try {
+        for (int i = 0; i < calls; i++) {
+          long rounds = (long) (random.nextDouble() * maxRounds);
+          try {
+            assertEquals(work(rounds), sandbox.call("Work", ValueType.I64, rounds));
+            assertEquals(counter + 1, sandbox.call("Increment", ValueType.I64));
+            counter++;
+            returned++;
+          } catch (ExecutionCancelledException e) {
+            cancelled++;
+            assertTrue(sandbox.isPoisoned());
+            sandbox.restore(snapshot);
+            counter = 0;
+          }
+        }
+      } finally {
+        done.set(true);
+        killer.join();
+      }
+      assertTrue(cancelled > 0, "the storm interrupted no call");
+      assertTrue(returned > 0, "no call survived the storm");
+      sandbox.restore(snapshot);
+      assertEquals(1L, sandbox.call("Increment", ValueType.I64));
+      assertEquals(work(1000), sandbox.call("Work", ValueType.I64, 1000L));
+    }
+  }
 }
