@@ -978,5 +978,10 @@ public final class Sandbox implements AutoCloseable {
     public Sandbox build() {
       return SandboxFactory.build(config.freeze());
     }
+
+    /** {@return the settings so far, frozen} For {@link SandboxPool}, which builds from them. */
+    SandboxConfig freeze() {
+      return config.freeze();
+    }
   }
 }

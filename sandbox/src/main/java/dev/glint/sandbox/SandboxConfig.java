@@ -84,6 +84,24 @@ record SandboxConfig(
     return (bytes >> 10) + " KiB";
   }
 
+  /**
+   * {@return this configuration for sandboxes started from {@code from}: the same host functions,
+   * call timeout and restore mode; the guest, layout, level and backend are the snapshot's}
+   */
+  SandboxConfig startingFrom(Snapshot from) {
+    Objects.requireNonNull(from, "from");
+    return new SandboxConfig(
+        null,
+        null,
+        sizes,
+        null,
+        from.backend(),
+        hostFunctions,
+        callTimeout,
+        from,
+        restoreAfterEachCall);
+  }
+
   /** The builder's mutable state. Not thread-safe. */
   static final class Mutable {
     private Path guestFile;

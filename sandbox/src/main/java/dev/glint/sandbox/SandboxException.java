@@ -12,6 +12,9 @@ package dev.glint.sandbox;
  * SandboxPoisonedException} until the sandbox is {@linkplain Sandbox#restore restored}. The others
  * ({@link GuestFunctionNotFoundException}, {@link TypeMismatchException}, {@link
  * ArgumentTooLargeException}, {@link GuestErrorException}) leave it usable.
+ *
+ * <p>{@link PoolExhaustedException} concerns no sandbox: a {@link SandboxPool} had none free within
+ * the acquire timeout.
  */
 public abstract sealed class SandboxException extends RuntimeException
     permits ArgumentTooLargeException,
@@ -24,6 +27,7 @@ public abstract sealed class SandboxException extends RuntimeException
         GuestImageException,
         HostFunctionFailedException,
         HostFunctionNotFoundException,
+        PoolExhaustedException,
         ProtocolViolationException,
         SandboxPoisonedException,
         TypeMismatchException {
