@@ -4,6 +4,7 @@ import dev.glint.guest.SampleGuests;
 import dev.glint.sandbox.CallTimeoutException;
 import dev.glint.sandbox.PrivilegeLevel;
 import dev.glint.sandbox.Sandbox;
+import dev.glint.sandbox.SandboxPool;
 import dev.glint.sandbox.Snapshot;
 import dev.glint.sandbox.ValueType;
 import java.io.IOException;
@@ -26,6 +27,9 @@ import java.util.Locale;
  *   <li><b>start from a snapshot</b>: {@code Sandbox.builder().snapshot(s).build()} of {@code
  *       hello}, beside the C create floor ({@code kvm_floor lifecycle}: create VM + 8 MiB + vCPU +
  *       run to HLT). Goal ≤ 1.5.
+ *   <li><b>pool call</b>: {@code pool.call("PrintOutput", ...)} of a {@link SandboxPool} of {@code
+ *       hello} (acquire, call, release with its restore), beside the same call on a plain warm
+ *       sandbox. Goal ≤ 1.2.
  *   <li><b>resident memory per idle sandbox</b>: the growth of the process's resident set per
  *       sandbox started from a {@code hello} snapshot, each having run one call and been restored.
  *       Goal ≤ 256 KiB beyond the shared snapshot.
@@ -39,6 +43,7 @@ public final class SnapshotBenchmark {
   private static final long SMALL = 6L << 20;
   private static final long LARGE = 256L << 20;
   private static final int IDLE_SANDBOXES = 200;
+  private static final String HELLO_TEXT = "Hello, Glint!";
 
   private SnapshotBenchmark() {}
 
@@ -60,11 +65,15 @@ public final class SnapshotBenchmark {
         Snapshot smallSnapshot = small.snapshot();
         Snapshot largeSnapshot = large.snapshot();
         Sandbox template = helloBuilder(hello).build();
-        Snapshot helloSnapshot = template.snapshot()) {
+        Snapshot helloSnapshot = template.snapshot();
+        Sandbox warm = helloBuilder(hello).build();
+        SandboxPool pool = SandboxPool.builder(helloBuilder(hello)).minIdle(1).maxSize(1).build()) {
       // Warm-up: every path once, so the rounds measure compiled code.
       restores(small, smallSnapshot, samples * 5);
       restores(large, largeSnapshot, samples * 5);
       startsFromSnapshot(helloSnapshot, samples * 2);
+      warmCalls(warm, samples * 5);
+      poolCalls(pool, samples * 5);
 
       KvmFloorBenchmark.Medians c = new KvmFloorBenchmark.Medians();
       KvmFloorBenchmark.Medians java = new KvmFloorBenchmark.Medians();
@@ -74,6 +83,8 @@ public final class SnapshotBenchmark {
         java.add("restore small", restores(small, smallSnapshot, samples).median());
         java.add("restore large", restores(large, largeSnapshot, samples).median());
         java.add("from snapshot", startsFromSnapshot(helloSnapshot, samples / 10).median());
+        java.add("warm call", warmCalls(warm, samples).median());
+        java.add("pool call", poolCalls(pool, samples).median());
         overshoots.addAll(timeoutOvershoots(small, smallSnapshot, 5));
       }
       long rssPerSandbox = residentBytesPerIdleSandbox(helloSnapshot, IDLE_SANDBOXES);
@@ -99,6 +110,15 @@ public final class SnapshotBenchmark {
           (double) fromSnapshot / create,
           "≤ 1.5",
           (double) fromSnapshot / create <= 1.5);
+      long warmCall = java.medianOf("warm call");
+      long poolCall = java.medianOf("pool call");
+      row(
+          "pool acquire + `PrintOutput` + release (restore) vs the call on a warm sandbox",
+          human(warmCall),
+          human(poolCall),
+          (double) poolCall / warmCall,
+          "≤ 1.2",
+          (double) poolCall / warmCall <= 1.2);
       System.out.printf(
           Locale.ENGLISH,
           "| resident memory per idle sandbox from a `hello` snapshot (%d sandboxes) | — | %.0f KiB"
@@ -167,6 +187,36 @@ public final class SnapshotBenchmark {
       throw new IllegalStateException("the restore did not restore");
     }
     return new Samples("restore", nanos);
+  }
+
+  /** Times {@code count} calls of hello's {@code PrintOutput} on a warm sandbox. */
+  static Samples warmCalls(Sandbox sandbox, int count) {
+    long[] nanos = new long[count];
+    for (int i = 0; i < count; i++) {
+      long start = System.nanoTime();
+      int written = sandbox.call("PrintOutput", ValueType.I32, HELLO_TEXT);
+      nanos[i] = System.nanoTime() - start;
+      check(written);
+    }
+    return new Samples("warm call", nanos);
+  }
+
+  /** Times {@code count} pool calls of hello's {@code PrintOutput}: acquire, call, release. */
+  static Samples poolCalls(SandboxPool pool, int count) throws InterruptedException {
+    long[] nanos = new long[count];
+    for (int i = 0; i < count; i++) {
+      long start = System.nanoTime();
+      int written = pool.call("PrintOutput", ValueType.I32, HELLO_TEXT);
+      nanos[i] = System.nanoTime() - start;
+      check(written);
+    }
+    return new Samples("pool call", nanos);
+  }
+
+  private static void check(int written) {
+    if (written != HELLO_TEXT.length()) {
+      throw new IllegalStateException("PrintOutput returned " + written);
+    }
   }
 
   /** Times {@code count} sandboxes started from {@code snapshot} (closing them is not timed). */
