@@ -6,12 +6,18 @@
  *   kvm_floor exit3 N      the same at CPL 3 (port allowed by the TSS I/O permission bitmap)
  *   kvm_floor lifecycle N  N times: create VM + 8 MiB mapping + vCPU (with the host's CPUID, as
  *                          the Java backend sets it) + run to HLT, then close
+ *   kvm_floor kick3 N      N times: a CPL-3 guest spins without exits; another thread waits 5 ms,
+ *                          then sets immediate_exit and signals the vCPU thread; measured from the
+ *                          signal to KVM_RUN's return with EINTR (the floor of stopping a guest)
  *
  * Prints one line per measurement: "<name> n=<count> median_ns=<v> p10_ns=<v> p90_ns=<v>".
  * Built and run by dev.glint.benchmarks.KvmFloor; written for this project.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdint.h>
@@ -213,9 +219,65 @@ static void bench_lifecycle(int kvm_fd, size_t n) {
   free(destroy);
 }
 
+static struct {
+  struct kvm_run *run;
+  pthread_t vcpu_thread;
+  sem_t go;
+  volatile uint64_t kicked_at;
+  size_t n;
+} kick;
+
+static void on_kick(int signal) { (void)signal; }
+
+static void *kicker(void *unused) {
+  (void)unused;
+  for (size_t i = 0; i < kick.n + kick.n / 10; i++) {
+    sem_wait(&kick.go);
+    struct timespec pause = {0, 5000000};
+    nanosleep(&pause, NULL);
+    kick.kicked_at = now_ns();
+    __atomic_store_n(&kick.run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    pthread_kill(kick.vcpu_thread, SIGUSR1);
+  }
+  return NULL;
+}
+
+static void bench_kick(int kvm_fd, size_t n) {
+  struct vm vm;
+  vm_create(kvm_fd, &vm);
+  write_long_mode_tables(vm.memory);
+  static const uint8_t spin[] = {0xEB, 0xFE}; /* jmp . */
+  memcpy(vm.memory + CODE, spin, sizeof spin);
+  enter_long_mode(&vm, 3);
+  struct sigaction action = {.sa_handler = on_kick};
+  sigaction(SIGUSR1, &action, NULL);
+  kick.run = vm.run;
+  kick.vcpu_thread = pthread_self();
+  kick.n = n;
+  sem_init(&kick.go, 0, 0);
+  pthread_t thread;
+  pthread_create(&thread, NULL, kicker, NULL);
+  uint64_t *samples = malloc(n * sizeof *samples);
+  for (size_t i = 0; i < n + n / 10; i++) {
+    __atomic_store_n(&vm.run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+    sem_post(&kick.go);
+    int result;
+    do {
+      result = ioctl(vm.vcpu_fd, KVM_RUN, 0);
+    } while (result == 0); /* no exits are expected; go on if one comes */
+    uint64_t end = now_ns();
+    if (errno != EINTR) die("KVM_RUN");
+    if (i >= n / 10) samples[i - n / 10] = end - kick.kicked_at;
+  }
+  pthread_join(thread, NULL);
+  report("kick_cpl3", samples, n);
+  free(samples);
+  vm_close(&vm);
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
-    fprintf(stderr, "usage: kvm_floor exit0|exit3|lifecycle COUNT\n");
+    fprintf(stderr, "usage: kvm_floor exit0|exit3|lifecycle|kick3 COUNT\n");
     return 1;
   }
   size_t n = strtoul(argv[2], NULL, 10);
@@ -226,6 +288,7 @@ int main(int argc, char **argv) {
   if (!strcmp(argv[1], "exit0")) bench_exits(kvm_fd, 0, n);
   else if (!strcmp(argv[1], "exit3")) bench_exits(kvm_fd, 3, n);
   else if (!strcmp(argv[1], "lifecycle")) bench_lifecycle(kvm_fd, n);
+  else if (!strcmp(argv[1], "kick3")) bench_kick(kvm_fd, n);
   else { fprintf(stderr, "kvm_floor: unknown mode %s\n", argv[1]); return 1; }
   close(kvm_fd);
   return 0;

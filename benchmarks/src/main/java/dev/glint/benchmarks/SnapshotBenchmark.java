@@ -34,7 +34,10 @@ import java.util.Locale;
  *       sandbox started from a {@code hello} snapshot, each having run one call and been restored.
  *       Goal ≤ 256 KiB beyond the shared snapshot.
  *   <li><b>timeout precision</b>: how long after its deadline a call of {@code Spin} (an endless
- *       loop without exits) returns {@link CallTimeoutException}. Goal: within 10 ms.
+ *       loop without exits) returns {@link CallTimeoutException}. Goal: within 10 ms. Beside it,
+ *       how long {@code interrupt()} from another thread takes to make such a call return, and the
+ *       C floor of the same ({@code kvm_floor kick3}: {@code immediate_exit} and a signal to the
+ *       vCPU thread, until {@code KVM_RUN} returns).
  * </ul>
  *
  * <p>Run with {@code bin/glint-bench-snapshot [rounds] [samples per round]}.
@@ -86,6 +89,8 @@ public final class SnapshotBenchmark {
         java.add("warm call", warmCalls(warm, samples).median());
         java.add("pool call", poolCalls(pool, samples).median());
         overshoots.addAll(timeoutOvershoots(small, smallSnapshot, 5));
+        c.add(kvm.medians("kick3", "50"));
+        java.add("interrupt", interruptLatencies(small, smallSnapshot, 50).median());
       }
       long rssPerSandbox = residentBytesPerIdleSandbox(helloSnapshot, IDLE_SANDBOXES);
 
@@ -126,6 +131,15 @@ public final class SnapshotBenchmark {
           IDLE_SANDBOXES,
           rssPerSandbox / 1024.0,
           rssPerSandbox <= 256 << 10 ? "(met)" : "(NOT met)");
+      long kick = c.medianOf("kick_cpl3");
+      long interrupt = java.medianOf("interrupt");
+      row(
+          "`interrupt()` from another thread until a spinning call returns vs C kick floor",
+          human(kick),
+          human(interrupt),
+          (double) interrupt / kick,
+          "—",
+          true);
       Samples late = new Samples("overshoot", overshoots.stream().mapToLong(v -> v).toArray());
       System.out.printf(
           Locale.ENGLISH,
@@ -246,6 +260,44 @@ public final class SnapshotBenchmark {
       sandbox.restore(snapshot);
     }
     return late;
+  }
+
+  /**
+   * Times {@code count} interrupted calls of Spin: from the first {@code interrupt()} to the call's
+   * return. The interrupting thread starts once the call is under way and repeats the interrupt
+   * every 2 ms until the call returns (an interrupt before the call starts does nothing).
+   */
+  static Samples interruptLatencies(Sandbox sandbox, Snapshot snapshot, int count)
+      throws InterruptedException {
+    long[] nanos = new long[count];
+    var handle = sandbox.interruptHandle();
+    for (int i = 0; i < count; i++) {
+      java.util.concurrent.atomic.AtomicLong first = new java.util.concurrent.atomic.AtomicLong();
+      java.util.concurrent.atomic.AtomicBoolean done =
+          new java.util.concurrent.atomic.AtomicBoolean();
+      Thread interrupter =
+          Thread.ofPlatform()
+              .start(
+                  () -> {
+                    java.util.concurrent.locks.LockSupport.parkNanos(5_000_000);
+                    while (!done.get()) {
+                      first.compareAndSet(0, System.nanoTime());
+                      handle.interrupt();
+                      java.util.concurrent.locks.LockSupport.parkNanos(2_000_000);
+                    }
+                  });
+      try {
+        sandbox.call("Spin", ValueType.VOID);
+        throw new IllegalStateException("Spin returned");
+      } catch (dev.glint.sandbox.ExecutionCancelledException expected) {
+        nanos[i] = System.nanoTime() - first.get();
+      } finally {
+        done.set(true);
+        interrupter.join();
+      }
+      sandbox.restore(snapshot);
+    }
+    return new Samples("interrupt", nanos);
   }
 
   /**
