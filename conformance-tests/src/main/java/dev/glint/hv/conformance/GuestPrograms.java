@@ -284,6 +284,16 @@ final class GuestPrograms {
           "e6 1f", //                      out 0x1f, al   ; DONE_PORT
           "f4"); //                        hlt
 
+  /** Writes a byte to each of RCX consecutive pages from RBX (RCX > 0), says done, halts. */
+  static final byte[] WRITE_RCX_PAGES =
+      hex(
+          "c6 03 01", //             1: mov byte [rbx], 1
+          "48 81 c3 00 10 00 00", // add rbx, 0x1000
+          "48 ff c9", //             dec rcx
+          "75 f1", //                jnz 1b
+          "e6 1f", //                out 0x1f, al   ; DONE_PORT
+          "f4"); //                  hlt
+
   /** RAX = RCX + (RCX - 1) + ... + 1 for RCX > 0, then halt. */
   static final byte[] SUM_TO_RCX =
       hex(

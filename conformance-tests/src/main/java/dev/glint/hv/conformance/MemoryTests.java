@@ -255,6 +255,30 @@ public abstract class MemoryTests extends ConformanceTestBase {
   }
 
   /**
+   * Every page of a 2 MiB region written in one run is reported, in one interval: a backend whose
+   * log holds a limited number of pages (KVM's dirty ring) must drain it while the guest runs,
+   * never drop a page. At CPL 0, for the exact answer.
+   */
+  @Test
+  void dirtyPageTrackingReportsEveryPageOfALargeWrite() {
+    requires(Capability.DIRTY_PAGE_TRACKING);
+    try (TestGuest guest = longModeGuest();
+        GuestMemory tracked = hypervisor().allocateMemory(TestGuest.EXTRA_REGION_SPAN)) {
+      MemoryMapping mapping =
+          guest.partition.map(TestGuest.EXTRA_REGION, tracked.segment(), TestGuest.trackedFlags());
+      int pages = (int) (TestGuest.EXTRA_REGION_SPAN / Partition.PAGE_SIZE);
+      guest.startKernel(
+          GuestPrograms.WRITE_RCX_PAGES,
+          r -> r.with(Register.RBX, TestGuest.EXTRA_REGION).with(Register.RCX, pages));
+      guest.runToDone();
+      BitSet all = new BitSet();
+      all.set(0, pages);
+      assertEquals(all, guest.partition.dirtyPages(mapping), "every page of the region");
+      assertEquals(new BitSet(), guest.partition.dirtyPages(mapping), "nothing since");
+    }
+  }
+
+  /**
    * At CPL 3 a backend may over-report (PVM counts the first touch of a page as dirty when the
    * hardware cannot tell a read from a write, see {@link dev.glint.hv.Partition#dirtyPages}), but
    * it must never miss a written page, nor report a page the guest never touched.

@@ -10,6 +10,8 @@ import dev.glint.hv.kvm.internal.sys.Ioctl;
 import dev.glint.hv.kvm.internal.sys.Kvm;
 import dev.glint.hv.kvm.internal.sys.KvmCpuid2;
 import dev.glint.hv.kvm.internal.sys.KvmDirtyLog;
+import dev.glint.hv.kvm.internal.sys.KvmDirtyRing;
+import dev.glint.hv.kvm.internal.sys.KvmEnableCap;
 import dev.glint.hv.kvm.internal.sys.KvmFpu;
 import dev.glint.hv.kvm.internal.sys.KvmRegs;
 import dev.glint.hv.kvm.internal.sys.KvmRun;
@@ -115,6 +117,8 @@ class KvmLayoutTest {
     struct(checks, "struct kvm_cpuid2", KvmCpuid2.HEADER);
     checks.add(new Check("offsetof(struct kvm_cpuid2, entries)", KvmCpuid2.HEADER.byteSize()));
     struct(checks, "struct kvm_dirty_log", KvmDirtyLog.LAYOUT);
+    struct(checks, "struct kvm_dirty_gfn", KvmDirtyRing.LAYOUT);
+    struct(checks, "struct kvm_enable_cap", KvmEnableCap.LAYOUT);
     struct(checks, "struct kvm_fpu", KvmFpu.LAYOUT);
     struct(checks, "struct kvm_sync_regs", KvmRun.SYNC_REGS);
     checks.add(new Check("sizeof(struct kvm_vcpu_events)", KvmRun.EVENTS.byteSize()));
@@ -135,6 +139,8 @@ class KvmLayoutTest {
             KvmUserspaceMemoryRegion.class,
             KvmCpuid2.class,
             KvmDirtyLog.class,
+            KvmDirtyRing.class,
+            KvmEnableCap.class,
             KvmFpu.class)) {
       constants(checks, type, name -> name.startsWith("KVM_"));
     }
@@ -232,6 +238,11 @@ class KvmLayoutTest {
     assertEquals(0x41A0AE8DL, KvmFpu.KVM_SET_FPU);
     assertEquals(0x4020AE46L, KvmUserspaceMemoryRegion.KVM_SET_USER_MEMORY_REGION);
     assertEquals(2352, KvmRun.LAYOUT.byteSize());
+    // The dirty ring's facts, measured the same way.
+    assertEquals(0xAEC7L, KvmDirtyRing.KVM_RESET_DIRTY_RINGS);
+    assertEquals(0x4068AEA3L, KvmEnableCap.KVM_ENABLE_CAP);
+    assertEquals(16, KvmDirtyRing.LAYOUT.byteSize());
+    assertEquals(64, KvmDirtyRing.KVM_DIRTY_LOG_PAGE_OFFSET);
     assertEquals(152, Sigaction.LAYOUT.byteSize());
   }
 

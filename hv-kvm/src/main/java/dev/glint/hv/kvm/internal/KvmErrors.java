@@ -21,6 +21,17 @@ final class KvmErrors {
   }
 
   /**
+   * {@return the exception for a failure that no system call reported}
+   *
+   * @param operation the ioctl or exit involved, such as {@code KVM_EXIT_DIRTY_RING_FULL}
+   * @param detail what went wrong, with the values involved
+   */
+  static HypervisorException fault(String operation, String detail) {
+    return new HypervisorException(
+        BACKEND, operation, HypervisorException.NO_ERROR_CODE, "", detail, null);
+  }
+
+  /**
    * Reports a failed release ({@code close}, {@code munmap}) at WARNING instead of throwing: the
    * resource is gone either way (Linux frees an fd even when {@code close} fails), and a close path
    * must finish releasing everything else.

@@ -19,6 +19,9 @@ import java.util.Set;
  * @param physicalAddressBits the guest-physical address width
  * @param signal the real-time signal that kicks vCPUs, or 0 when cancellation is unavailable
  * @param cancelUnavailableReason why {@link Capability#CANCEL} is missing, if it is
+ * @param dirtyRingCapability the {@code KVM_CAP_DIRTY_LOG_RING*} capability to enable on each VM
+ *     for dirty tracking by ring, or 0 when KVM has none (then {@code KVM_GET_DIRTY_LOG} it is)
+ * @param dirtyRingMaxBytes the largest ring KVM allows per vCPU, in bytes (0 without a ring)
  */
 record KvmHost(
     String description,
@@ -30,11 +33,18 @@ record KvmHost(
     int[] supportedCpuid,
     int physicalAddressBits,
     int signal,
-    Optional<String> cancelUnavailableReason) {
+    Optional<String> cancelUnavailableReason,
+    int dirtyRingCapability,
+    long dirtyRingMaxBytes) {
 
   KvmHost {
     capabilities = Set.copyOf(capabilities);
     supportedCpuid = supportedCpuid.clone();
+  }
+
+  /** {@return whether KVM offers the dirty ring here} */
+  boolean hasDirtyRing() {
+    return dirtyRingCapability != 0 && dirtyRingMaxBytes > 0;
   }
 
   /** {@return the first guest-physical address beyond what the guest can address} */

@@ -10,11 +10,14 @@ import dev.glint.hv.PartitionConfig;
 import dev.glint.hv.PrivilegedExecution;
 import dev.glint.hv.kvm.internal.sys.Errno;
 import dev.glint.hv.kvm.internal.sys.Kvm;
+import dev.glint.hv.kvm.internal.sys.KvmDirtyRing;
+import dev.glint.hv.kvm.internal.sys.KvmEnableCap;
 import dev.glint.hv.kvm.internal.sys.Libc;
 import java.lang.System.Logger.Level;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -34,37 +37,140 @@ final class KvmHypervisor implements Hypervisor {
   /** Set to {@code false} to use KVM_GET/SET_REGS/SREGS even where KVM_CAP_SYNC_REGS exists. */
   static final String SYNC_REGS_PROPERTY = "glint.hv.kvm.syncRegs";
 
+  /**
+   * How dirty pages are tracked: {@code auto} (the default) uses KVM's dirty ring where KVM has one
+   * and privileged guest code runs natively (VMX/SVM), {@code true} uses it wherever KVM has one
+   * (PVM included), {@code false} always uses {@code KVM_GET_DIRTY_LOG}. Why PVM is left out by
+   * default: see docs/kvm-backend.md, "Dirty pages".
+   */
+  static final String DIRTY_RING_PROPERTY = "glint.hv.kvm.dirtyRing";
+
+  /** The dirty ring's size in entries of 16 bytes: a power of two, at least 256 (one page). */
+  static final String DIRTY_RING_ENTRIES_PROPERTY = "glint.hv.kvm.dirtyRingEntries";
+
+  /**
+   * 64 KiB per vCPU: a call that writes up to about 4000 distinct pages (16 MiB) between two
+   * harvests never fills it, and a larger one costs one extra exit per ring-full.
+   */
+  static final int DEFAULT_DIRTY_RING_ENTRIES = 4096;
+
+  /** KVM wants at least a page of entries (and room for its reserve, checked at enable). */
+  static final int MIN_DIRTY_RING_ENTRIES = (int) (Partition.PAGE_SIZE / KvmDirtyRing.ENTRY_BYTES);
+
   private final KvmHost host;
   private final int kvmFd;
   private final boolean useSyncRegs;
+  private final int dirtyRingEntries;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Set<AutoCloseable> children = ConcurrentHashMap.newKeySet();
 
-  private KvmHypervisor(KvmHost host, int kvmFd) {
+  private KvmHypervisor(KvmHost host, int kvmFd, int dirtyRingEntries) {
     this.host = host;
     this.kvmFd = kvmFd;
     this.useSyncRegs =
         host.syncRegs()
             && Boolean.parseBoolean(System.getProperty(SYNC_REGS_PROPERTY, "true").strip());
+    this.dirtyRingEntries = dirtyRingEntries;
   }
 
+  /**
+   * Opens {@code /dev/kvm} with the dirty tracking the system properties choose ({@value
+   * #DIRTY_RING_PROPERTY}: a ring of {@value #DIRTY_RING_ENTRIES_PROPERTY} entries, default {@value
+   * #DEFAULT_DIRTY_RING_ENTRIES}, or the bitmap).
+   *
+   * @throws IllegalArgumentException if a property has a value it cannot take
+   */
   static KvmHypervisor open(KvmHost host) {
+    return open(host, dirtyRingEntriesFromProperties(host));
+  }
+
+  /**
+   * Opens {@code /dev/kvm} with an explicit dirty-tracking choice (tests use this to run both paths
+   * in one JVM).
+   *
+   * @param dirtyRingEntries the ring's size in entries, or 0 for {@code KVM_GET_DIRTY_LOG}
+   * @throws IllegalArgumentException if the size is not 0 and not valid for this host
+   */
+  static KvmHypervisor open(KvmHost host, int dirtyRingEntries) {
+    checkDirtyRingEntries(host, dirtyRingEntries, "dirty ring entries");
     int fd = Libc.open(KvmProbe.DEVICE, Libc.O_RDWR | Libc.O_CLOEXEC);
     if (fd < 0) {
       throw KvmErrors.failure("open", -fd, "opening " + KvmProbe.DEVICE);
     }
-    KvmHypervisor hypervisor = new KvmHypervisor(host, fd);
+    KvmHypervisor hypervisor = new KvmHypervisor(host, fd, dirtyRingEntries);
     LOG.log(
         Level.DEBUG,
         () ->
-            "kvm: opened %s (fd %d): %s, capabilities %s, sync regs %s"
+            "kvm: opened %s (fd %d): %s, capabilities %s, sync regs %s, dirty tracking %s"
                 .formatted(
                     KvmProbe.DEVICE,
                     fd,
                     host.description(),
                     host.capabilities(),
-                    hypervisor.useSyncRegs));
+                    hypervisor.useSyncRegs,
+                    dirtyRingEntries > 0
+                        ? "ring of %d entries".formatted(dirtyRingEntries)
+                        : "KVM_GET_DIRTY_LOG"));
     return hypervisor;
+  }
+
+  /** {@return the ring size the properties ask for on this host, or 0 for the bitmap} */
+  static int dirtyRingEntriesFromProperties(KvmHost host) {
+    String mode = System.getProperty(DIRTY_RING_PROPERTY, "auto").strip().toLowerCase(Locale.ROOT);
+    boolean ring =
+        switch (mode) {
+          // On PVM, KVM logs every emulated CPL-0 write and overflows the ring
+          // (docs/kvm-backend.md).
+          case "auto" -> host.privilegedExecution() == PrivilegedExecution.NATIVE;
+          case "true" -> true;
+          case "false" -> false;
+          default ->
+              throw new IllegalArgumentException(
+                  "-D%s=%s: use auto (the default), true or false"
+                      .formatted(DIRTY_RING_PROPERTY, mode));
+        };
+    if (!ring || !host.hasDirtyRing()) {
+      return 0;
+    }
+    String configured = System.getProperty(DIRTY_RING_ENTRIES_PROPERTY, "").strip();
+    if (configured.isEmpty()) {
+      // The default, made to fit a host whose maximum is smaller (KVM's is 65536 entries).
+      long maxEntries = host.dirtyRingMaxBytes() / KvmDirtyRing.ENTRY_BYTES;
+      int entries = (int) Math.min(DEFAULT_DIRTY_RING_ENTRIES, Long.highestOneBit(maxEntries));
+      return entries >= MIN_DIRTY_RING_ENTRIES ? entries : 0;
+    }
+    String what = "-D%s=%s".formatted(DIRTY_RING_ENTRIES_PROPERTY, configured);
+    int entries;
+    try {
+      entries = Integer.parseInt(configured);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(what + " is not a number of ring entries", e);
+    }
+    checkDirtyRingEntries(host, entries, what);
+    return entries;
+  }
+
+  private static void checkDirtyRingEntries(KvmHost host, int entries, String what) {
+    if (entries == 0) {
+      return;
+    }
+    if (!host.hasDirtyRing()) {
+      throw new IllegalArgumentException(
+          what + ": KVM here has no dirty ring (KVM_CAP_DIRTY_LOG_RING); use 0 for the bitmap");
+    }
+    long maxEntries = host.dirtyRingMaxBytes() / KvmDirtyRing.ENTRY_BYTES;
+    if (Integer.bitCount(entries) != 1
+        || entries < MIN_DIRTY_RING_ENTRIES
+        || entries > maxEntries) {
+      throw new IllegalArgumentException(
+          "%s must be a power of two from %d to %d (KVM_CAP_DIRTY_LOG_RING allows %d bytes of %d-byte entries)"
+              .formatted(
+                  what,
+                  MIN_DIRTY_RING_ENTRIES,
+                  maxEntries,
+                  host.dirtyRingMaxBytes(),
+                  KvmDirtyRing.ENTRY_BYTES));
+    }
   }
 
   KvmHost host() {
@@ -73,6 +179,11 @@ final class KvmHypervisor implements Hypervisor {
 
   boolean useSyncRegs() {
     return useSyncRegs;
+  }
+
+  /** {@return the dirty ring's size in entries for new partitions, or 0 for the bitmap} */
+  int dirtyRingEntries() {
+    return dirtyRingEntries;
   }
 
   @Override
@@ -166,7 +277,26 @@ final class KvmHypervisor implements Hypervisor {
       throw KvmErrors.failure(
           "KVM_CREATE_VM", -vmFd, "creating partition '" + config.label() + "'");
     }
-    KvmPartition partition = new KvmPartition(this, vmFd, config.label());
+    if (dirtyRingEntries > 0) {
+      // Only possible before the VM has a vCPU; each vCPU then gets a ring of this size.
+      int result =
+          KvmEnableCap.enable(
+              vmFd, host.dirtyRingCapability(), (long) dirtyRingEntries * KvmDirtyRing.ENTRY_BYTES);
+      if (result < 0) {
+        KvmErrors.released(Libc.close(vmFd), "close", "VM fd " + vmFd + " after KVM_ENABLE_CAP");
+        throw KvmErrors.failure(
+            "KVM_ENABLE_CAP",
+            -result,
+            "enabling a dirty ring of %d entries (%d bytes, capability %d) on partition '%s'; -D%s=false uses KVM_GET_DIRTY_LOG instead"
+                .formatted(
+                    dirtyRingEntries,
+                    (long) dirtyRingEntries * KvmDirtyRing.ENTRY_BYTES,
+                    host.dirtyRingCapability(),
+                    config.label(),
+                    DIRTY_RING_PROPERTY));
+      }
+    }
+    KvmPartition partition = new KvmPartition(this, vmFd, config.label(), dirtyRingEntries);
     LOG.log(
         Level.DEBUG,
         () -> "kvm: created partition '%s' (VM fd %d)".formatted(config.label(), partition.vmFd()));

@@ -87,6 +87,8 @@ final class KvmProbe {
     int readOnly;
     int immediateExit;
     int mmapSize;
+    int dirtyRingCapability = 0;
+    int dirtyRingBytes = 0;
     int[] cpuid;
     int[] errno = new int[1];
     try {
@@ -106,6 +108,18 @@ final class KvmProbe {
       syncRegs = Libc.ioctl(fd, Kvm.KVM_CHECK_EXTENSION, Kvm.KVM_CAP_SYNC_REGS);
       readOnly = Libc.ioctl(fd, Kvm.KVM_CHECK_EXTENSION, Kvm.KVM_CAP_READONLY_MEM);
       immediateExit = Libc.ioctl(fd, Kvm.KVM_CHECK_EXTENSION, Kvm.KVM_CAP_IMMEDIATE_EXIT);
+      // x86 is TSO and offers both ring capabilities; the plain one is the one it has had since
+      // 5.11. ACQ_REL (6.1+) only adds ordering demands on userspace, which KvmDirtyRing meets
+      // anyway, so it is taken only where the plain one is missing.
+      for (int capability :
+          new int[] {Kvm.KVM_CAP_DIRTY_LOG_RING, Kvm.KVM_CAP_DIRTY_LOG_RING_ACQ_REL}) {
+        int bytes = Libc.ioctl(fd, Kvm.KVM_CHECK_EXTENSION, capability);
+        if (bytes > 0) {
+          dirtyRingCapability = capability;
+          dirtyRingBytes = bytes;
+          break;
+        }
+      }
       mmapSize = Libc.ioctl(fd, Kvm.KVM_GET_VCPU_MMAP_SIZE, 0L);
       if (mmapSize < KvmRun.LAYOUT.byteSize()) {
         return unavailable(
@@ -169,7 +183,9 @@ final class KvmProbe {
             cpuid,
             KvmCpuid2.physicalAddressBits(cpuid, 36),
             cancelProblem.isEmpty() ? signal : 0,
-            cancelProblem);
+            cancelProblem,
+            dirtyRingCapability,
+            dirtyRingBytes);
     return new Result(
         new Availability.Available(description, capabilities, privileged), Optional.of(host));
   }

@@ -21,6 +21,19 @@ public final class Kvm {
   public static final int KVM_CAP_READONLY_MEM = 81;
   public static final int KVM_CAP_IMMEDIATE_EXIT = 136;
 
+  /**
+   * The dirty ring without ordering demands on userspace (x86, since Linux 5.11); answers the
+   * largest ring in bytes, 0 when absent.
+   */
+  public static final int KVM_CAP_DIRTY_LOG_RING = 192;
+
+  /**
+   * The dirty ring whose users must read and write entry flags with acquire/release semantics
+   * (since Linux 6.1; the only one weakly ordered CPUs offer, x86 offers both); answers as {@link
+   * #KVM_CAP_DIRTY_LOG_RING}.
+   */
+  public static final int KVM_CAP_DIRTY_LOG_RING_ACQ_REL = 223;
+
   public static final int KVM_MEM_LOG_DIRTY_PAGES = 1;
   public static final int KVM_MEM_READONLY = 1 << 1;
 
@@ -39,6 +52,9 @@ public final class Kvm {
   public static final int KVM_EXIT_FAIL_ENTRY = 9;
   public static final int KVM_EXIT_INTR = 10;
   public static final int KVM_EXIT_INTERNAL_ERROR = 17;
+
+  /** A vCPU's dirty ring is (soft-)full: harvest, reset, and run again. */
+  public static final int KVM_EXIT_DIRTY_RING_FULL = 31;
 
   /** Every {@code KVM_EXIT_*} name of the 6.1 header, indexed by its value. */
   private static final String[] EXIT_NAMES = {

@@ -361,11 +361,20 @@ public final class Libc {
 
   /** {@code mmap(NULL, size, prot, flags, fd, 0)}: {@return the address, or -errno} */
   public static long mmap(long size, int prot, int flags, int fd) {
+    return mmap(size, prot, flags, fd, 0L);
+  }
+
+  /**
+   * {@code mmap(NULL, size, prot, flags, fd, offset)}: {@return the address, or -errno} The offset
+   * must be a multiple of the page size (a vCPU fd's dirty ring lies at a page offset).
+   */
+  public static long mmap(long size, int prot, int flags, int fd, long offset) {
     MethodHandle mh = need(MH$mmap);
     MemorySegment capture = CAPTURE_BUFFER.get();
     try {
       MemorySegment address =
-          (MemorySegment) mh.invokeExact(capture, MemorySegment.NULL, size, prot, flags, fd, 0L);
+          (MemorySegment)
+              mh.invokeExact(capture, MemorySegment.NULL, size, prot, flags, fd, offset);
       // MAP_FAILED is (void *) -1.
       return address.address() == -1L ? -(int) ERRNO.get(capture, 0L) : address.address();
     } catch (Error | RuntimeException e) {
