@@ -140,9 +140,19 @@ final class KvmGuestMemory implements GuestMemory {
           "page %d is beyond the last page (%d) of %s"
               .formatted(pages.length() - 1, pageCount - 1, this));
     }
-    if (pages.cardinality() <= COPY_RESET_LIMIT) {
-      for (int page = pages.nextSetBit(0); page >= 0; page = pages.nextSetBit(page + 1)) {
-        rewrite(memory, page * Partition.PAGE_SIZE, Partition.PAGE_SIZE);
+    // One pass over the set (no cardinality(): the set spans the memory, the pages are few).
+    int[] few = new int[COPY_RESET_LIMIT];
+    int count = 0;
+    for (int page = pages.nextSetBit(0); page >= 0; page = pages.nextSetBit(page + 1)) {
+      if (count == COPY_RESET_LIMIT) {
+        count = -1;
+        break;
+      }
+      few[count++] = page;
+    }
+    if (count >= 0) {
+      for (int i = 0; i < count; i++) {
+        rewrite(memory, few[i] * Partition.PAGE_SIZE, Partition.PAGE_SIZE);
       }
       return;
     }

@@ -61,16 +61,21 @@ final class KvmHypervisor implements Hypervisor {
   private final int kvmFd;
   private final boolean useSyncRegs;
   private final int dirtyRingEntries;
+
+  /** The ring size for partitions promised to run guest code at CPL 3 only, when larger. */
+  private final int userModeRingEntries;
+
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Set<AutoCloseable> children = ConcurrentHashMap.newKeySet();
 
-  private KvmHypervisor(KvmHost host, int kvmFd, int dirtyRingEntries) {
+  private KvmHypervisor(KvmHost host, int kvmFd, int dirtyRingEntries, int userModeRingEntries) {
     this.host = host;
     this.kvmFd = kvmFd;
     this.useSyncRegs =
         host.syncRegs()
             && Boolean.parseBoolean(System.getProperty(SYNC_REGS_PROPERTY, "true").strip());
     this.dirtyRingEntries = dirtyRingEntries;
+    this.userModeRingEntries = userModeRingEntries;
   }
 
   /**
@@ -81,7 +86,8 @@ final class KvmHypervisor implements Hypervisor {
    * @throws IllegalArgumentException if a property has a value it cannot take
    */
   static KvmHypervisor open(KvmHost host) {
-    return open(host, dirtyRingEntriesFromProperties(host));
+    int entries = dirtyRingEntriesFromProperties(host);
+    return open(host, entries, entries > 0 ? entries : userModeRingEntriesFromProperties(host));
   }
 
   /**
@@ -92,12 +98,16 @@ final class KvmHypervisor implements Hypervisor {
    * @throws IllegalArgumentException if the size is not 0 and not valid for this host
    */
   static KvmHypervisor open(KvmHost host, int dirtyRingEntries) {
+    return open(host, dirtyRingEntries, dirtyRingEntries);
+  }
+
+  private static KvmHypervisor open(KvmHost host, int dirtyRingEntries, int userModeRingEntries) {
     checkDirtyRingEntries(host, dirtyRingEntries, "dirty ring entries");
     int fd = Libc.open(KvmProbe.DEVICE, Libc.O_RDWR | Libc.O_CLOEXEC);
     if (fd < 0) {
       throw KvmErrors.failure("open", -fd, "opening " + KvmProbe.DEVICE);
     }
-    KvmHypervisor hypervisor = new KvmHypervisor(host, fd, dirtyRingEntries);
+    KvmHypervisor hypervisor = new KvmHypervisor(host, fd, dirtyRingEntries, userModeRingEntries);
     LOG.log(
         Level.DEBUG,
         () ->
@@ -112,6 +122,19 @@ final class KvmHypervisor implements Hypervisor {
                         ? "ring of %d entries".formatted(dirtyRingEntries)
                         : "KVM_GET_DIRTY_LOG"));
     return hypervisor;
+  }
+
+  /**
+   * {@return the ring size for partitions that run guest code at CPL 3 only, or 0} In {@code auto}
+   * mode on a PVM host the ring is safe for them: PVM runs CPL-3 code natively and logs its writes
+   * correctly; only its emulation of long stretches of CPL-0 code overflows the ring.
+   */
+  static int userModeRingEntriesFromProperties(KvmHost host) {
+    String mode = System.getProperty(DIRTY_RING_PROPERTY, "auto").strip().toLowerCase(Locale.ROOT);
+    if (!mode.equals("auto") || !host.hasDirtyRing()) {
+      return 0;
+    }
+    return ringEntries(host);
   }
 
   /** {@return the ring size the properties ask for on this host, or 0 for the bitmap} */
@@ -132,6 +155,11 @@ final class KvmHypervisor implements Hypervisor {
     if (!ring || !host.hasDirtyRing()) {
       return 0;
     }
+    return ringEntries(host);
+  }
+
+  /** {@return the ring size {@value #DIRTY_RING_ENTRIES_PROPERTY} asks for, or the default} */
+  private static int ringEntries(KvmHost host) {
     String configured = System.getProperty(DIRTY_RING_ENTRIES_PROPERTY, "").strip();
     if (configured.isEmpty()) {
       // The default, made to fit a host whose maximum is smaller (KVM's is 65536 entries).
@@ -277,11 +305,13 @@ final class KvmHypervisor implements Hypervisor {
       throw KvmErrors.failure(
           "KVM_CREATE_VM", -vmFd, "creating partition '" + config.label() + "'");
     }
-    if (dirtyRingEntries > 0) {
+    int ringEntries =
+        dirtyRingEntries > 0 ? dirtyRingEntries : config.userModeOnly() ? userModeRingEntries : 0;
+    if (ringEntries > 0) {
       // Only possible before the VM has a vCPU; each vCPU then gets a ring of this size.
       int result =
           KvmEnableCap.enable(
-              vmFd, host.dirtyRingCapability(), (long) dirtyRingEntries * KvmDirtyRing.ENTRY_BYTES);
+              vmFd, host.dirtyRingCapability(), (long) ringEntries * KvmDirtyRing.ENTRY_BYTES);
       if (result < 0) {
         KvmErrors.released(Libc.close(vmFd), "close", "VM fd " + vmFd + " after KVM_ENABLE_CAP");
         throw KvmErrors.failure(
@@ -289,14 +319,14 @@ final class KvmHypervisor implements Hypervisor {
             -result,
             "enabling a dirty ring of %d entries (%d bytes, capability %d) on partition '%s'; -D%s=false uses KVM_GET_DIRTY_LOG instead"
                 .formatted(
-                    dirtyRingEntries,
-                    (long) dirtyRingEntries * KvmDirtyRing.ENTRY_BYTES,
+                    ringEntries,
+                    (long) ringEntries * KvmDirtyRing.ENTRY_BYTES,
                     host.dirtyRingCapability(),
                     config.label(),
                     DIRTY_RING_PROPERTY));
       }
     }
-    KvmPartition partition = new KvmPartition(this, vmFd, config.label(), dirtyRingEntries);
+    KvmPartition partition = new KvmPartition(this, vmFd, config.label(), ringEntries);
     LOG.log(
         Level.DEBUG,
         () -> "kvm: created partition '%s' (VM fd %d)".formatted(config.label(), partition.vmFd()));

@@ -99,7 +99,7 @@ public final class GuestVm implements AutoCloseable {
     Partition partition = null;
     boolean success = false;
     try {
-      partition = hypervisor.createPartition(new PartitionConfig(label));
+      partition = hypervisor.createPartition(new PartitionConfig(label, cpl == 3));
       boolean trackDirty = hypervisor.has(Capability.DIRTY_PAGE_TRACKING);
       MemoryMapping mapping = partition.map(0, memory.segment(), flags(false));
       LongMode longMode = MemoryInitializer.initialize(memory.segment(), plan, image, cpl);
@@ -142,7 +142,7 @@ public final class GuestVm implements AutoCloseable {
     Partition partition = null;
     boolean success = false;
     try {
-      partition = hypervisor.createPartition(new PartitionConfig(label));
+      partition = hypervisor.createPartition(new PartitionConfig(label, cpl == 3));
       boolean trackDirty = hypervisor.has(Capability.DIRTY_PAGE_TRACKING);
       MemoryMapping mapping = partition.map(0, memory.segment(), flags(trackDirty));
       Vcpu vcpu = partition.createVcpu();
