@@ -42,7 +42,7 @@ public final class SandboxBenchmark {
    * The guest's code-generation flags (guest/Makefile, GUEST_CFLAGS and NOSSE) that shape the
    * generated code of sha256.c; the freestanding and linking flags do not change it.
    */
-  private static final List<String> GUEST_FLAGS =
+  static final List<String> GUEST_FLAGS =
       List.of(
           "-O2",
           "-march=x86-64",
