@@ -58,6 +58,8 @@ public final class GlintCommand implements Callable<Integer> {
     cli.setOut(out);
     cli.setErr(err);
     cli.setCaseInsensitiveEnumValuesAllowed(true);
+    // "@FILE" is a guest argument (bytes from a file), not one of picocli's argument files.
+    cli.setExpandAtFiles(false);
     cli.setParameterExceptionHandler(GlintCommand::usageError);
     cli.setExecutionExceptionHandler(GlintCommand::failure);
     return cli;

@@ -74,11 +74,9 @@ final class ServeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws InterruptedException {
     PrintWriter out = spec.commandLine().getOut();
-    HypervisorProvider provider = Backends.choose(sandbox.backend);
-    DemoServer.Builder builder =
-        DemoServer.builder().host(host).backend(provider.name()).drainTimeout(drainTimeout);
+    DemoServer.Builder builder = DemoServer.builder().host(host);
     try {
-      builder.port(port);
+      builder.port(port).drainTimeout(drainTimeout);
       if (poolSize != null) {
         builder.warmPoolSize(poolSize);
       }
@@ -88,6 +86,9 @@ final class ServeCommand implements Callable<Integer> {
     if (sandbox.level != null) {
       builder.privilegeLevel(sandbox.level);
     }
+    // Chosen here, not left to the sandbox, so that "no hypervisor" is one clear message.
+    HypervisorProvider provider = Backends.choose(sandbox.backend);
+    builder.backend(provider.name());
     DemoServer server = start(builder);
     // The JVM runs this on SIGTERM, SIGINT (Ctrl-C) and SIGHUP: the server drains and frees every
     // micro-VM before the process ends. Printed here rather than logged: logging may already be
