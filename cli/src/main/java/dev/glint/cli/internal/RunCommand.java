@@ -45,7 +45,8 @@ import picocli.CommandLine.Spec;
       "Arguments are TYPE:VALUE or a bare VALUE, read as the parameter's type from the guest's"
           + " function table:",
       "  i32:-5  u32:7  i64:0x10  u64:1  f32:1.5  f64:nan  bool:true  str:hello",
-      "  bytes:@FILE  bytes:@- (standard input)  bytes:hex:00ff  bytes:base64:AP8=  bytes:TEXT",
+      "  bytes:@FILE  bytes:@- (standard input)  bytes:TEXT (its UTF-8)",
+      "  bytes:hex:00ff  bytes:base64:AP8=",
       "A value that starts with '-' and is no number takes its type (f64:-inf), or follows --.",
       "The guest's HostPrint text goes to standard output (see --guest-output), then the result"
           + " on its own line: integers in decimal, bytes in hex (or raw into --out FILE)."
