@@ -8,6 +8,7 @@ module dev.glint.demo {
   requires transitive dev.glint.sandbox;
   requires dev.glint.guest;
   requires jdk.httpserver;
+  requires jdk.jfr;
 
   exports dev.glint.demo;
 }

@@ -103,6 +103,7 @@ class ArchitectureRulesTest {
             "dev.glint.hv",
             "dev.glint.guest",
             "java..",
+            "jdk.jfr..",
             "com.sun.net.httpserver..")
         .check(glint);
   }

@@ -10,6 +10,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,9 +19,13 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import jdk.jfr.Recording;
+import jdk.jfr.consumer.RecordedEvent;
+import jdk.jfr.consumer.RecordingFile;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Every route of a running demo server, through a real HTTP client, on KVM. */
 class DemoServerTest {
@@ -93,6 +98,8 @@ class DemoServerTest {
 
   @Test
   void vmCountIsThePoolsPlusColdSandboxes() throws Exception {
+    // Pools top themselves up in the background (after a fault, say): count once they are done.
+    awaitPoolsSettled();
     HttpResponse<String> response = get(HELLO + "vm-count");
     assertEquals(200, response.statusCode());
     int count = Integer.parseInt(response.body().strip());
@@ -165,6 +172,7 @@ class DemoServerTest {
     for (int i = 0; i < 3; i++) {
       assertEquals(200, get(HELLO + "cold").statusCode());
     }
+    awaitQuiet();
     HttpResponse<String> metrics = get("/metrics");
     assertEquals(200, metrics.statusCode());
     assertEquals(
@@ -184,6 +192,42 @@ class DemoServerTest {
       assertTrue(value(metrics.body(), gauge) >= 0, gauge);
     }
     assertTrue(metrics.body().contains("# TYPE glint_demo_request_duration_seconds histogram"));
+  }
+
+  @Test
+  void eachRequestIsAJfrEvent(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("demo.jfr");
+    try (Recording recording = new Recording()) {
+      recording.enable("dev.glint.DemoRequest");
+      recording.start();
+      assertEquals(200, get(HELLO + "warm").statusCode());
+      assertEquals(500, get(HELLO + "safety/deref-raw-null-ptr").statusCode());
+      awaitQuiet();
+      recording.stop();
+      recording.dump(file);
+    }
+    List<RecordedEvent> all = RecordingFile.readAllEvents(file);
+    List<RecordedEvent> events =
+        all.stream()
+            .filter(e -> e.getEventType().getName().equals("dev.glint.DemoRequest"))
+            .toList();
+    assertEquals(2, events.size(), all::toString);
+    // The sandbox's own events of a request are on the request's thread, within its time.
+    RecordedEvent call =
+        all.stream()
+            .filter(e -> e.getEventType().getName().equals("dev.glint.GuestCall"))
+            .findFirst()
+            .orElseThrow(() -> new AssertionError("no GuestCall event in " + all));
+    assertEquals(
+        events.getFirst().getThread().getJavaThreadId(), call.getThread().getJavaThreadId());
+    RecordedEvent warm = events.getFirst();
+    assertEquals(HELLO + "warm", warm.getString("route"));
+    assertEquals(200, warm.getInt("status"));
+    assertEquals("ok", warm.getString("outcome"));
+    assertTrue(warm.getDuration().toNanos() > 0);
+    RecordedEvent fault = events.get(1);
+    assertEquals(500, fault.getInt("status"));
+    assertEquals("guest_fault", fault.getString("outcome"));
   }
 
   @Test
@@ -222,7 +266,32 @@ class DemoServerTest {
   }
 
   private static long counter(String series) throws Exception {
+    awaitQuiet();
     return value(get("/metrics").body(), series);
+  }
+
+  /** Waits until neither pool is building a sandbox. */
+  private static void awaitPoolsSettled() throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+    while (System.nanoTime() < deadline) {
+      String page = get("/metrics").body();
+      if (value(page, "glint_demo_pool_sandboxes{pool=\"hello\",state=\"building\"}") == 0
+          && value(page, "glint_demo_pool_sandboxes{pool=\"faults\",state=\"building\"}") == 0) {
+        return;
+      }
+      Thread.sleep(5);
+    }
+  }
+
+  /**
+   * Waits until no request is in flight. A request is counted just after its response is sent, so a
+   * client can see the response a moment before the metrics count it.
+   */
+  private static void awaitQuiet() throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+    while (server.requestsInFlight() > 0 && System.nanoTime() < deadline) {
+      Thread.sleep(1);
+    }
   }
 
   /** {@return the value of {@code series} in a Prometheus text page; 0 if it is absent} */

@@ -69,12 +69,15 @@ final class Routes implements HttpHandler {
   @Override
   public void handle(HttpExchange exchange) {
     long start = System.nanoTime();
+    RequestEvent event = new RequestEvent();
+    event.begin();
     inFlight.incrementAndGet();
     Route route = Route.of(exchange.getRequestURI().getPath());
     String outcome = "error";
     try {
       Response response = respond(route, exchange);
       outcome = response.outcome();
+      event.status = response.status();
       send(exchange, response);
     } catch (IOException e) {
       // The client went away, or shutdown closed the connection: nothing to answer.
@@ -83,6 +86,10 @@ final class Routes implements HttpHandler {
     } finally {
       exchange.close();
       metrics.record(route, outcome, System.nanoTime() - start);
+      event.route = route.path();
+      event.outcome = outcome;
+      event.commit();
+      // Last: once no request is in flight, every one is counted and recorded.
       inFlight.decrementAndGet();
     }
   }
