@@ -135,6 +135,7 @@ public final class DemoServer implements AutoCloseable {
    * Waits until the server has shut down (another thread, such as a shutdown hook, called {@link
    * #close()}), and returns how.
    *
+   * @return the shutdown's report
    * @throws InterruptedException if interrupted while waiting
    */
   public ShutdownReport awaitShutdown() throws InterruptedException {

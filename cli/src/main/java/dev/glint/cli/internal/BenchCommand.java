@@ -48,7 +48,7 @@ import picocli.CommandLine.Spec;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = {
-      "Measures cold create, warm call, restore and pool call, beside the C floor.",
+      "Measures the demo's four paths beside the C floor.",
       "",
       "Each of the hello guest's four paths is measured through the public API: p50, p90, p99,"
           + " and the median's ratio to the C floor (plain KVM ioctls) measured in the same run.",

@@ -46,6 +46,9 @@ public final class GlintCommand implements Callable<Integer> {
   /**
    * Runs the command line {@code args}, writing results to {@code out} and messages to {@code err}.
    *
+   * @param out where results go
+   * @param err where messages and progress go
+   * @param args the command line, without "glint"
    * @return the exit code: 0 success, 1 failure, 2 usage error
    */
   public static int execute(PrintWriter out, PrintWriter err, String... args) {

@@ -35,6 +35,9 @@ public final class DemoHttpServer {
   /**
    * Binds {@code address} and starts serving the routes over {@code fleet}.
    *
+   * @param address the address to listen on; port 0 for any free one
+   * @param fleet the sandboxes the routes call
+   * @return the running server
    * @throws IOException if the address cannot be bound (in use, not local, not allowed)
    */
   public static DemoHttpServer start(InetSocketAddress address, SandboxFleet fleet)
@@ -58,6 +61,7 @@ public final class DemoHttpServer {
    * and a timer thread behind when the bind fails, and {@code stop()} on a server never started
    * cannot free them; checking first keeps that to a port taken in the instant between the two.
    *
+   * @param address the address the server will listen on
    * @throws IOException if it cannot be bound (in use, not local, not allowed)
    */
   public static void checkBindable(InetSocketAddress address) throws IOException {
@@ -81,7 +85,11 @@ public final class DemoHttpServer {
     return routes.inFlight();
   }
 
-  /** {@return the banner lines listing the routes, for a server at {@code base}} */
+  /**
+   * {@return the banner lines listing the routes, for a server at {@code base}}
+   *
+   * @param base the server's base URL, without a trailing slash
+   */
   public static List<String> routeLines(String base) {
     return Routes.banner(base);
   }
@@ -90,6 +98,7 @@ public final class DemoHttpServer {
    * Stops accepting connections and waits up to {@code drain} for the requests being served to
    * finish; then closes every connection.
    *
+   * @param drain the longest to wait for the requests being served
    * @return the requests still being served when the wait ended (cut off)
    */
   public int stop(Duration drain) {
@@ -114,6 +123,7 @@ public final class DemoHttpServer {
    * Waits up to {@code bound} for the request threads to end (after {@link #stop}, and after the
    * sandboxes of requests cut off were closed), then interrupts those left.
    *
+   * @param bound the longest to wait
    * @return whether every request thread ended
    */
   public boolean awaitRequests(Duration bound) {

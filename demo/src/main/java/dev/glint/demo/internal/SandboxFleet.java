@@ -100,6 +100,8 @@ public final class SandboxFleet implements AutoCloseable {
    * Builds the fleet: one cold {@code hello} sandbox first, to find the backend and fail early with
    * its message, then the two pools.
    *
+   * @param settings how to build it
+   * @return the fleet, ready; the caller owns it and must close it
    * @throws dev.glint.hv.HypervisorException if no backend is available or it fails
    * @throws dev.glint.sandbox.SandboxException if a guest fails to initialize
    */

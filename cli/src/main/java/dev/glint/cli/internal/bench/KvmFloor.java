@@ -38,6 +38,7 @@ public final class KvmFloor implements AutoCloseable {
   /**
    * Copies the floor program out of the jar into a private temporary folder.
    *
+   * @return the floor, ready to run; close it to delete the copy
    * @throws IOException if it is not in the jar (the build could not compile it) or cannot be
    *     written or made executable
    */
@@ -60,8 +61,11 @@ public final class KvmFloor implements AutoCloseable {
   /**
    * Runs the floor in {@code mode} for {@code count} samples.
    *
+   * @param mode "lifecycle", "exit3" or "exit0"
+   * @param count the samples to take, after a tenth as many to warm up
    * @return the median nanoseconds of each measurement it printed, by name
    * @throws IOException if it cannot run, fails, or prints no measurement
+   * @throws InterruptedException if interrupted while it runs
    */
   public Map<String, Long> medians(String mode, int count)
       throws IOException, InterruptedException {

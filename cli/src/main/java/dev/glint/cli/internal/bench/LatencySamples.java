@@ -21,7 +21,11 @@ public record LatencySamples(String name, long[] nanos) {
     Arrays.sort(nanos);
   }
 
-  /** {@return the sample at fraction {@code p} of the sorted samples, 0 &lt;= p &lt; 1} */
+  /**
+   * {@return the sample at fraction {@code p} of the sorted samples}
+   *
+   * @param p the fraction, 0 &lt;= p &lt; 1 (0.5 for the median)
+   */
   public long percentile(double p) {
     if (!(p >= 0 && p < 1)) {
       throw new IllegalArgumentException("percentile %s must be in [0, 1)".formatted(p));
@@ -34,7 +38,11 @@ public record LatencySamples(String name, long[] nanos) {
     return nanos.length;
   }
 
-  /** {@return {@code nanos} for a person: "850 ns", "12.3 µs", "1.21 ms", "2.50 s"} */
+  /**
+   * {@return {@code nanos} for a person: "850 ns", "12.3 µs", "1.21 ms", "2.50 s"}
+   *
+   * @param nanos a duration in nanoseconds
+   */
   public static String human(long nanos) {
     if (nanos < 1_000) {
       return nanos + " ns";

@@ -36,13 +36,21 @@ public final class ProgressBar implements AutoCloseable {
     this.total = Math.max(1, total);
   }
 
-  /** Names the work now under way, shown beside the bar. */
+  /**
+   * Names the work now under way, shown beside the bar.
+   *
+   * @param text a few words
+   */
   public void label(String text) {
     label = text;
     draw(true);
   }
 
-  /** Advances by {@code steps}; redraws if the last drawing is old enough. */
+  /**
+   * Advances by {@code steps}; redraws if the last drawing is old enough.
+   *
+   * @param steps steps done since the last call
+   */
   public void advance(long steps) {
     done = Math.min(total, done + steps);
     draw(false);

@@ -70,7 +70,11 @@ public final class ConformanceRun {
       results = List.copyOf(results);
     }
 
-    /** {@return how many tests ended with {@code status}} */
+    /**
+     * {@return how many tests ended with {@code status}}
+     *
+     * @param status the outcome to count
+     */
     public long count(Status status) {
       return results.stream().filter(r -> r.status() == status).count();
     }
