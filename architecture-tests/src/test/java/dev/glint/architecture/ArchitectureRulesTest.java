@@ -61,6 +61,92 @@ class ArchitectureRulesTest {
         "hv-kvm classes not imported");
     org.junit.jupiter.api.Assertions.assertTrue(
         glint.contain("dev.glint.sandbox.Sandbox"), "sandbox classes not imported");
+    org.junit.jupiter.api.Assertions.assertTrue(
+        glint.contain("dev.glint.demo.DemoServer"), "demo classes not imported");
+    org.junit.jupiter.api.Assertions.assertTrue(
+        glint.contain("dev.glint.cli.GlintCli"), "cli classes not imported");
+  }
+
+  /** The applications: the demo server and the command line. */
+  private static final String[] APPLICATIONS = {"dev.glint.demo..", "dev.glint.cli.."};
+
+  @Test
+  void applicationsUseThePublicSandboxApiNeverItsInsidesOrABackend() {
+    noClasses()
+        .that()
+        .resideInAnyPackage(APPLICATIONS)
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage(
+            "dev.glint.sandbox.internal..",
+            "dev.glint.hv.kvm..",
+            "dev.glint.hv.mshv..",
+            "dev.glint.hv.whp..",
+            "dev.glint.hv.emulated..",
+            "dev.glint.benchmarks..")
+        .because(
+            "the demo and the command line are users of Glint: the sandbox's public API, backends"
+                + " found through ServiceLoader (design.md)")
+        .check(glint);
+  }
+
+  @Test
+  void theDemoDependsOnTheSandboxApiTheSampleGuestsAndTheJdk() {
+    classes()
+        .that()
+        .resideInAPackage("dev.glint.demo..")
+        .should()
+        .onlyDependOnClassesThat()
+        .resideInAnyPackage(
+            "dev.glint.demo..",
+            "dev.glint.sandbox",
+            "dev.glint.hv",
+            "dev.glint.guest",
+            "java..",
+            "jdk.jfr..",
+            "com.sun.net.httpserver..")
+        .check(glint);
+  }
+
+  @Test
+  void theCommandLineUsesPublicApisOnly() {
+    classes()
+        .that()
+        .resideInAPackage("dev.glint.cli..")
+        .should()
+        .onlyDependOnClassesThat()
+        .resideInAnyPackage(
+            "dev.glint.cli..",
+            "dev.glint.sandbox",
+            "dev.glint.demo",
+            "dev.glint.guest",
+            "dev.glint.hv",
+            "dev.glint.hv.spi",
+            "dev.glint.hv.conformance",
+            "java..",
+            "picocli..",
+            "org.junit.platform.launcher..",
+            "org.junit.platform.engine..")
+        .because("the command line sees the demo, the sandbox and the SPI as any user does")
+        .check(glint);
+  }
+
+  @Test
+  void noLibraryDependsOnTheApplications() {
+    noClasses()
+        .that()
+        .resideOutsideOfPackages(APPLICATIONS)
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage(APPLICATIONS)
+        .check(glint);
+    noClasses()
+        .that()
+        .resideInAPackage("dev.glint.demo..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("dev.glint.cli..")
+        .check(glint);
   }
 
   @Test

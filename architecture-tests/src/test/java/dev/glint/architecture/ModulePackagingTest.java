@@ -56,6 +56,80 @@ class ModulePackagingTest {
     assertTrue(names.contains(KVM_PROVIDER), "META-INF/services lists " + names);
   }
 
+  @Test
+  void theDemoExportsItsRootPackageAndNamesNoBackend() throws Exception {
+    ModuleDescriptor demo = descriptorOf(Class.forName("dev.glint.demo.DemoServer"));
+    assertEquals("dev.glint.demo", demo.name());
+    assertEquals(Set.of("dev.glint.demo"), unqualifiedExports(demo));
+    assertTrue(demo.opens().isEmpty(), "the demo opens nothing, found " + demo.opens());
+    assertTrue(requires(demo).contains("dev.glint.sandbox"), "requires " + requires(demo));
+    assertTrue(requires(demo).contains("jdk.httpserver"), "requires " + requires(demo));
+    assertNoBackendRequired(demo);
+  }
+
+  @Test
+  void theCommandLineExportsItsRootPackageAndOpensOnlyToItsFrameworks() throws Exception {
+    ModuleDescriptor cli = descriptorOf(Class.forName("dev.glint.cli.GlintCli"));
+    assertEquals("dev.glint.cli", cli.name());
+    assertEquals(Set.of("dev.glint.cli"), unqualifiedExports(cli));
+    for (ModuleDescriptor.Opens opens : cli.opens()) {
+      assertTrue(opens.isQualified(), "opened to everyone: " + opens);
+      assertTrue(
+          Set.of("info.picocli", "org.junit.platform.commons").containsAll(opens.targets()),
+          "opened to " + opens.targets());
+    }
+    assertTrue(
+        requires(cli).containsAll(Set.of("dev.glint.sandbox", "dev.glint.demo", "dev.glint.guest")),
+        "requires " + requires(cli));
+    assertNoBackendRequired(cli);
+    // The backends are found, not named: the command line uses the provider service.
+    assertTrue(cli.uses().contains(HypervisorProvider.class.getName()), "uses " + cli.uses());
+  }
+
+  @Test
+  void noModuleExportsAnInternalPackage() throws Exception {
+    for (String type :
+        List.of(
+            "dev.glint.hv.spi.HypervisorProvider",
+            KVM_PROVIDER,
+            "dev.glint.sandbox.Sandbox",
+            "dev.glint.guest.SampleGuests",
+            "dev.glint.hv.conformance.HypervisorConformanceTest",
+            "dev.glint.demo.DemoServer",
+            "dev.glint.cli.GlintCli")) {
+      ModuleDescriptor module = descriptorOf(Class.forName(type));
+      for (ModuleDescriptor.Exports exports : module.exports()) {
+        assertTrue(
+            !exports.source().contains(".internal"),
+            module.name() + " exports " + exports.source());
+      }
+    }
+  }
+
+  private static Set<String> unqualifiedExports(ModuleDescriptor module) {
+    return module.exports().stream()
+        .filter(e -> !e.isQualified())
+        .map(ModuleDescriptor.Exports::source)
+        .collect(Collectors.toSet());
+  }
+
+  private static Set<String> requires(ModuleDescriptor module) {
+    return module.requires().stream()
+        .map(ModuleDescriptor.Requires::name)
+        .collect(Collectors.toSet());
+  }
+
+  private static void assertNoBackendRequired(ModuleDescriptor module) {
+    for (String name : requires(module)) {
+      assertTrue(
+          !name.matches("dev\\.glint\\.hv\\.(kvm|mshv|whp|emulated)"),
+          module.name()
+              + " requires the backend "
+              + name
+              + "; backends are found with ServiceLoader");
+    }
+  }
+
   private static ModuleDescriptor descriptorOf(Class<?> type) throws URISyntaxException {
     Path location = Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI());
     return ModuleFinder.of(location).findAll().stream()

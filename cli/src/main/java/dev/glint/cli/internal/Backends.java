@@ -1,0 +1,75 @@
+package dev.glint.cli.internal;
+
+import dev.glint.hv.Availability;
+import dev.glint.hv.spi.HypervisorProvider;
+import dev.glint.hv.spi.Hypervisors;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * Chooses the backend a command runs on, and says clearly why none can be used. The sandbox would
+ * choose the same one by itself; choosing here first turns "no hypervisor" into a message a shell
+ * user can act on, before anything else starts.
+ */
+final class Backends {
+  /** What to say where no backend opens: the one that would run anywhere is still to come. */
+  static final String NO_EMULATOR =
+      "Glint needs a hypervisor: on Linux, KVM (/dev/kvm, readable and writable by this user; load"
+          + " kvm_intel, kvm_amd or kvm_pvm). The emulated backend, which would run anywhere, does"
+          + " not exist yet.";
+
+  private Backends() {}
+
+  /**
+   * {@return the available provider called {@code name}, or the best available one if {@code name}
+   * is null}
+   *
+   * @throws CliFailure exit code 2 if no provider has that name (a typo), 1 if the provider, or
+   *     every provider, is unavailable; the message lists each provider with its reason
+   */
+  static HypervisorProvider choose(String name) {
+    List<HypervisorProvider> all = Hypervisors.providers();
+    if (name != null) {
+      HypervisorProvider provider =
+          all.stream()
+              .filter(p -> p.name().equals(name))
+              .findFirst()
+              .orElseThrow(
+                  () ->
+                      new CliFailure(
+                          2,
+                          "no backend named '%s'; found: %s (see 'glint backends')"
+                              .formatted(name, names(all))));
+      if (provider.probe() instanceof Availability.Unavailable(String reason, var cause)) {
+        throw new CliFailure(
+            1, "backend '%s' is unavailable here: %s%n%s".formatted(name, reason, NO_EMULATOR));
+      }
+      return provider;
+    }
+    for (HypervisorProvider provider : all) {
+      if (provider.probe().isAvailable()) {
+        return provider;
+      }
+    }
+    if (all.isEmpty()) {
+      throw new CliFailure(
+          1,
+          "no hypervisor backend is on the module path (glint-hv-kvm is missing from it).%n%s"
+              .formatted(NO_EMULATOR));
+    }
+    String reasons =
+        all.stream()
+            .map(
+                p ->
+                    "  %s: %s".formatted(p.name(), ((Availability.Unavailable) p.probe()).reason()))
+            .collect(Collectors.joining("\n"));
+    throw new CliFailure(
+        1, "no hypervisor backend can be opened here:%n%s%n%s".formatted(reasons, NO_EMULATOR));
+  }
+
+  private static String names(List<HypervisorProvider> providers) {
+    return providers.isEmpty()
+        ? "none"
+        : providers.stream().map(HypervisorProvider::name).collect(Collectors.joining(", "));
+  }
+}
