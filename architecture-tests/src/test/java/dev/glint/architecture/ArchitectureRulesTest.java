@@ -62,6 +62,9 @@ class ArchitectureRulesTest {
     org.junit.jupiter.api.Assertions.assertTrue(
         glint.contain("dev.glint.x86.decoder.Decoder"), "x86-decoder classes not imported");
     org.junit.jupiter.api.Assertions.assertTrue(
+        glint.contain("dev.glint.hv.emulated.internal.EmulatedHypervisorProvider"),
+        "hv-emulated classes not imported");
+    org.junit.jupiter.api.Assertions.assertTrue(
         glint.contain("dev.glint.sandbox.Sandbox"), "sandbox classes not imported");
     org.junit.jupiter.api.Assertions.assertTrue(
         glint.contain("dev.glint.demo.DemoServer"), "demo classes not imported");

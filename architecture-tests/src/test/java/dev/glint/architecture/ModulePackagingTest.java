@@ -23,6 +23,9 @@ class ModulePackagingTest {
 
   private static final String KVM_PROVIDER = "dev.glint.hv.kvm.internal.KvmHypervisorProvider";
 
+  private static final String EMULATED_PROVIDER =
+      "dev.glint.hv.emulated.internal.EmulatedHypervisorProvider";
+
   @Test
   void backendModuleExportsNothingAndProvidesTheService() throws Exception {
     ModuleDescriptor kvm = descriptorOf(Class.forName(KVM_PROVIDER));
@@ -34,6 +37,32 @@ class ModulePackagingTest {
             .filter(p -> p.service().equals(HypervisorProvider.class.getName()))
             .flatMap(p -> p.providers().stream())
             .collect(Collectors.toSet()));
+  }
+
+  @Test
+  void emulatedBackendExportsNothingProvidesTheServiceAndIsFoundOnTheClassPath() throws Exception {
+    ModuleDescriptor emulated = descriptorOf(Class.forName(EMULATED_PROVIDER));
+    assertEquals("dev.glint.hv.emulated", emulated.name());
+    assertTrue(
+        emulated.exports().isEmpty(), "a backend exports nothing, found " + emulated.exports());
+    assertEquals(
+        Set.of(EMULATED_PROVIDER),
+        emulated.provides().stream()
+            .filter(p -> p.service().equals(HypervisorProvider.class.getName()))
+            .flatMap(p -> p.providers().stream())
+            .collect(Collectors.toSet()));
+    List<HypervisorProvider> providers =
+        ServiceLoader.load(HypervisorProvider.class).stream().map(p -> p.get()).toList();
+    HypervisorProvider found =
+        providers.stream().filter(p -> p.name().equals("emulated")).findFirst().orElseThrow();
+    for (HypervisorProvider other : providers) {
+      assertTrue(
+          other == found || other.priority() > found.priority(),
+          "the emulated backend has the lowest priority, but "
+              + other.name()
+              + " has "
+              + other.priority());
+    }
   }
 
   @Test
@@ -100,6 +129,7 @@ class ModulePackagingTest {
         List.of(
             "dev.glint.hv.spi.HypervisorProvider",
             KVM_PROVIDER,
+            EMULATED_PROVIDER,
             "dev.glint.x86.decoder.Decoder",
             "dev.glint.sandbox.Sandbox",
             "dev.glint.guest.SampleGuests",
