@@ -154,6 +154,9 @@ class ExitLoopFuzzTest {
     ExitLoop loop = new ExitLoop(vm, hostFunctions, new DiscardingLogger());
     ExitLoop.Result result = loop.run(ExitLoop.RETURN, callRecordSize);
     assertTrue(result.stop() != null, "no stop");
+    if (result.stop() instanceof Stop.Faulted(FaultReport fault)) {
+      assertTrue(fault.vector() >= 0 && fault.vector() <= 31, "vector " + fault.vector());
+    }
     assertEquals(steps - hypervisor.script.size(), result.exits(), "one exit per vCPU run");
     checkCallRecord(callRecordSize);
   }
@@ -174,15 +177,21 @@ class ExitLoopFuzzTest {
           yield new VcpuExit.IoOut(ExitLoop.HOST_CALL + op, 1, 0);
         }
         case 3 -> {
-          long rip =
-              bytes.length >= 8
-                  ? MemorySegment.ofArray(bytes).get(ValueLayout.JAVA_LONG_UNALIGNED, 0)
-                  : 0x3000;
-          long rax =
-              bytes.length >= 16
-                  ? MemorySegment.ofArray(bytes).get(ValueLayout.JAVA_LONG_UNALIGNED, 8)
-                  : 14;
-          vcpu.registers = vcpu.registers.withRip(rip).withRax(rax);
+          // The fault registers (ABI §6) from the bytes: RIP, RAX, RBX, RCX, R8, RSI, RDI.
+          long[] v = {0x3000, 14, 0, 0, 0, 0, 0};
+          MemorySegment b = MemorySegment.ofArray(bytes);
+          for (int k = 0; k < v.length && 8L * k + 8 <= bytes.length; k++) {
+            v[k] = b.get(ValueLayout.JAVA_LONG_UNALIGNED, 8L * k);
+          }
+          vcpu.registers =
+              vcpu.registers
+                  .withRip(v[0])
+                  .withRax(v[1])
+                  .with(dev.glint.hv.Register.RBX, v[2])
+                  .with(dev.glint.hv.Register.RCX, v[3])
+                  .with(dev.glint.hv.Register.R8, v[4])
+                  .with(dev.glint.hv.Register.RSI, v[5])
+                  .with(dev.glint.hv.Register.RDI, v[6]);
           yield new VcpuExit.IoOut(ExitLoop.FAULT, 1, 0);
         }
         case 4 -> other(bytes);
