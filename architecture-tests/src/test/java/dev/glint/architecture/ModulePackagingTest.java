@@ -124,6 +124,15 @@ class ModulePackagingTest {
   }
 
   @Test
+  void theDifferentialTestsExportTheirRootPackageAndNameNoBackend() throws Exception {
+    ModuleDescriptor differential =
+        descriptorOf(Class.forName("dev.glint.differential.DifferentialTester"));
+    assertEquals("dev.glint.differential", differential.name());
+    assertEquals(Set.of("dev.glint.differential"), unqualifiedExports(differential));
+    assertNoBackendRequired(differential);
+  }
+
+  @Test
   void noModuleExportsAnInternalPackage() throws Exception {
     for (String type :
         List.of(
@@ -135,7 +144,8 @@ class ModulePackagingTest {
             "dev.glint.guest.SampleGuests",
             "dev.glint.hv.conformance.HypervisorConformanceTest",
             "dev.glint.demo.DemoServer",
-            "dev.glint.cli.GlintCli")) {
+            "dev.glint.cli.GlintCli",
+            "dev.glint.differential.DifferentialTester")) {
       ModuleDescriptor module = descriptorOf(Class.forName(type));
       for (ModuleDescriptor.Exports exports : module.exports()) {
         assertTrue(
