@@ -228,10 +228,15 @@ class SnapshotTest {
   @EnumSource(PrivilegeLevel.class)
   void aCancelStormLeavesTheSandboxUsableAfterRestore(PrivilegeLevel level) throws Exception {
     java.util.Random random = new java.util.Random(42);
-    int calls = level == PrivilegeLevel.USER ? 400 : 40;
-    long maxRounds = level == PrivilegeLevel.USER ? 2_000_000 : 2_000;
-    // Calls at CPL 0 run emulated here, about a millisecond each: interrupt less often there.
-    int maxPauseNanos = level == PrivilegeLevel.USER ? 300_000 : 10_000_000;
+    // Calls at CPL 0 run emulated here (and every call on an interpreting backend), about a
+    // millisecond each: less work, and interrupt less often there.
+    boolean interprets = TestSandboxes.backendInterprets();
+    boolean fast = level == PrivilegeLevel.USER && !interprets;
+    int calls = fast ? 400 : interprets ? 100 : 40;
+    // An interpreter runs 2,000 rounds in tens of microseconds: more work (up to a few
+    // milliseconds a call), so that interrupts land in some calls and miss others.
+    long maxRounds = fast ? 2_000_000 : interprets ? 20_000 : 2_000;
+    int maxPauseNanos = fast ? 300_000 : 10_000_000;
     java.util.concurrent.atomic.AtomicBoolean done =
         new java.util.concurrent.atomic.AtomicBoolean();
     try (Sandbox sandbox = state(level);

@@ -64,6 +64,22 @@ final class TestSandboxes {
   }
 
   /**
+   * {@return whether the backend under test interprets every guest instruction (the emulated
+   * backend), so that long guest computations take far longer than on a hypervisor and tests scale
+   * their work down}
+   */
+  static boolean backendInterprets() {
+    return Hypervisors.provider(BACKEND)
+        .map(HypervisorProvider::probe)
+        .filter(a -> a instanceof Availability.Available)
+        .map(
+            a ->
+                ((Availability.Available) a).privilegedExecution()
+                    == PrivilegedExecution.INTERPRETED)
+        .orElse(false);
+  }
+
+  /**
    * {@return a builder for sample guest {@code guest} on the backend under test at {@code level}}
    */
   static Sandbox.Builder builder(String guest, PrivilegeLevel level) {

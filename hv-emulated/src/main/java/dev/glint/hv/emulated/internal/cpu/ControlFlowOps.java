@@ -18,13 +18,21 @@ final class ControlFlowOps {
     return c.read(op, 0, c.addressIfMemory(op));
   }
 
+  /** Branch targets must be canonical in 64-bit mode: #GP(0) at the branch otherwise. */
+  static long checked(Cpu c, long target) {
+    if (c.mode == CpuMode.LONG_64 && ((target << 16) >> 16) != target) {
+      throw c.fault.of(GuestFault.GP, 0);
+    }
+    return target;
+  }
+
   static void jmp(Cpu c, Op op) {
-    c.rip = target(c, op);
+    c.rip = checked(c, target(c, op));
   }
 
   static void jcc(Cpu c, Op op) {
     if (c.condition(op.cond)) {
-      c.rip = (c.rip + op.imm) & mask(op.operandSize);
+      c.rip = checked(c, (c.rip + op.imm) & mask(op.operandSize));
     }
   }
 
@@ -52,13 +60,13 @@ final class ControlFlowOps {
   }
 
   static void call(Cpu c, Op op) {
-    long to = target(c, op);
+    long to = checked(c, target(c, op));
     c.push(c.rip, op.operandSize);
     c.rip = to;
   }
 
   static void ret(Cpu c, Op op) {
-    long to = c.peek(0, op.operandSize);
+    long to = checked(c, c.peek(0, op.operandSize));
     c.pop(op.operandSize);
     if (op.kind[0] == Op.IMM) {
       int as = c.stackAddressSize();
@@ -74,7 +82,9 @@ final class ControlFlowOps {
 
   static void softwareInterrupt(Cpu c, Op op, InterruptDelivery delivery) {
     int vector = op.mnemonic == Mnemonic.INT3 ? GuestFault.BP : (int) op.imm & 0xFF;
-    delivery.deliver(vector, false, 0, op.mnemonic == Mnemonic.INT);
+    // Both int3 and int n are checked against the gate's DPL (a CPL-3 int3 through a DPL-0 gate
+    // raises #GP).
+    delivery.deliver(vector, false, 0, true);
   }
 
   static void iret(Cpu c, Op op) {
@@ -101,6 +111,7 @@ final class ControlFlowOps {
     long fl = c.peek(2L * size, size);
     long sp = c.peek(3L * size, size);
     int ss = (int) c.peek(4L * size, size) & 0xFFFF;
+    checked(c, ip & mask(size));
     int oldCpl = c.cpl;
     int newCpl = cs & 3;
     if (newCpl < oldCpl) {

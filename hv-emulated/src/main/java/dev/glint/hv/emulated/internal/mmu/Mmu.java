@@ -377,6 +377,10 @@ public final class Mmu {
     if (tlbPage[i] == page && (tlbPerm[i] & need) == need) {
       return i;
     }
+    if (addressMask == -1L && ((linear << 16) >> 16) != linear) {
+      // A non-canonical address in 64-bit mode: #GP(0), before any translation.
+      throw fault.of(GuestFault.GP, 0);
+    }
     fill(i, linear, access, asUser);
     return i;
   }
