@@ -23,6 +23,9 @@ class ModulePackagingTest {
 
   private static final String KVM_PROVIDER = "dev.glint.hv.kvm.internal.KvmHypervisorProvider";
 
+  private static final String EMULATED_PROVIDER =
+      "dev.glint.hv.emulated.internal.EmulatedHypervisorProvider";
+
   @Test
   void backendModuleExportsNothingAndProvidesTheService() throws Exception {
     ModuleDescriptor kvm = descriptorOf(Class.forName(KVM_PROVIDER));
@@ -37,6 +40,32 @@ class ModulePackagingTest {
   }
 
   @Test
+  void emulatedBackendExportsNothingProvidesTheServiceAndIsFoundOnTheClassPath() throws Exception {
+    ModuleDescriptor emulated = descriptorOf(Class.forName(EMULATED_PROVIDER));
+    assertEquals("dev.glint.hv.emulated", emulated.name());
+    assertTrue(
+        emulated.exports().isEmpty(), "a backend exports nothing, found " + emulated.exports());
+    assertEquals(
+        Set.of(EMULATED_PROVIDER),
+        emulated.provides().stream()
+            .filter(p -> p.service().equals(HypervisorProvider.class.getName()))
+            .flatMap(p -> p.providers().stream())
+            .collect(Collectors.toSet()));
+    List<HypervisorProvider> providers =
+        ServiceLoader.load(HypervisorProvider.class).stream().map(p -> p.get()).toList();
+    HypervisorProvider found =
+        providers.stream().filter(p -> p.name().equals("emulated")).findFirst().orElseThrow();
+    for (HypervisorProvider other : providers) {
+      assertTrue(
+          other == found || other.priority() > found.priority(),
+          "the emulated backend has the lowest priority, but "
+              + other.name()
+              + " has "
+              + other.priority());
+    }
+  }
+
+  @Test
   void apiExportsOnlyItsPublicPackages() throws Exception {
     ModuleDescriptor api = descriptorOf(HypervisorProvider.class);
     assertEquals("dev.glint.hv", api.name());
@@ -47,6 +76,14 @@ class ModulePackagingTest {
             .collect(Collectors.toSet());
     assertEquals(Set.of("dev.glint.hv", "dev.glint.hv.spi", "dev.glint.hv.x86"), unqualified);
     assertTrue(api.uses().contains(HypervisorProvider.class.getName()));
+  }
+
+  @Test
+  void theDecoderExportsOnlyItsRootPackageAndRequiresNothing() throws Exception {
+    ModuleDescriptor decoder = descriptorOf(Class.forName("dev.glint.x86.decoder.Decoder"));
+    assertEquals("dev.glint.x86.decoder", decoder.name());
+    assertEquals(Set.of("dev.glint.x86.decoder"), unqualifiedExports(decoder));
+    assertEquals(Set.of("java.base"), requires(decoder));
   }
 
   @Test
@@ -101,6 +138,8 @@ class ModulePackagingTest {
         List.of(
             "dev.glint.hv.spi.HypervisorProvider",
             KVM_PROVIDER,
+            EMULATED_PROVIDER,
+            "dev.glint.x86.decoder.Decoder",
             "dev.glint.sandbox.Sandbox",
             "dev.glint.guest.SampleGuests",
             "dev.glint.hv.conformance.HypervisorConformanceTest",

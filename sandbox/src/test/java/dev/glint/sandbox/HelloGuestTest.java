@@ -26,7 +26,7 @@ class HelloGuestTest {
     try (Sandbox sandbox =
         TestSandboxes.builder(SampleGuests.HELLO, level).printTo(printed::append).build()) {
       assertEquals(level, sandbox.privilegeLevel());
-      assertEquals("kvm", sandbox.backend());
+      assertEquals(TestSandboxes.BACKEND, sandbox.backend());
       assertEquals(
           List.of(new GuestFunction("PrintOutput", ValueType.I32, List.of(ValueType.STRING))),
           sandbox.functions());

@@ -21,7 +21,7 @@ class JfrEventsTest {
 
   @Test
   void buildAndCallsAreRecorded(@TempDir Path dir) throws Exception {
-    TestSandboxes.requireKvm();
+    TestSandboxes.requireBackend();
     Path file = dir.resolve("glint.jfr");
     try (Recording recording = new Recording()) {
       recording.enable("dev.glint.SandboxCreated");
@@ -44,7 +44,7 @@ class JfrEventsTest {
             .filter(e -> e.getEventType().getName().equals("dev.glint.SandboxCreated"))
             .findFirst()
             .orElseThrow(() -> new AssertionError("no SandboxCreated event in " + events));
-    assertEquals("kvm", created.getString("backend"));
+    assertEquals(TestSandboxes.BACKEND, created.getString("backend"));
     assertEquals("USER", created.getString("privilegeLevel"));
     assertEquals(8L << 20, created.getLong("memorySize"));
     assertEquals(1, created.getInt("functionCount"));
@@ -73,7 +73,7 @@ class JfrEventsTest {
 
   @Test
   void restoresAreRecordedWithThePagesTheyReset(@TempDir Path dir) throws Exception {
-    TestSandboxes.requireKvm();
+    TestSandboxes.requireBackend();
     Path file = dir.resolve("restore.jfr");
     try (Recording recording = new Recording()) {
       recording.enable("dev.glint.SandboxRestored");

@@ -58,7 +58,7 @@ class ReadmeExampleTest {
 
   @Test
   void theReadmeExampleRunsAndPrints() {
-    TestSandboxes.requireKvm();
+    TestSandboxes.requireBackend();
     PrintStream original = System.out;
     ByteArrayOutputStream captured = new ByteArrayOutputStream();
     System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));

@@ -69,7 +69,7 @@ class RogueGuestTest {
   @ParameterizedTest
   @EnumSource(PrivilegeLevel.class)
   void aMalformedFunctionTableFailsTheBuild(PrivilegeLevel level) {
-    TestSandboxes.requireKvm();
+    TestSandboxes.requireBackend();
     ProtocolViolationException e =
         assertThrows(
             ProtocolViolationException.class,
@@ -85,7 +85,7 @@ class RogueGuestTest {
   @ParameterizedTest
   @EnumSource(PrivilegeLevel.class)
   void aGuestThatNeverBecomesReadyIsStoppedByTheCallTimeout(PrivilegeLevel level) {
-    TestSandboxes.requireKvm();
+    TestSandboxes.requireBackend();
     CallTimeoutException e =
         assertThrows(
             CallTimeoutException.class,
@@ -100,7 +100,7 @@ class RogueGuestTest {
   }
 
   private static Sandbox rogue(PrivilegeLevel level) {
-    TestSandboxes.requireKvm();
+    TestSandboxes.requireBackend();
     return Sandbox.builder()
         .guest(RogueGuest.elf())
         .backend(TestSandboxes.BACKEND)

@@ -44,7 +44,7 @@ class SavedSnapshotTest {
     try (Snapshot loaded = Snapshot.load(file);
         Sandbox first = Sandbox.builder().snapshot(loaded).build();
         Sandbox second = Sandbox.builder().snapshot(loaded).build()) {
-      assertEquals("kvm", loaded.backend());
+      assertEquals(TestSandboxes.BACKEND, loaded.backend());
       assertEquals(level, loaded.privilegeLevel());
       assertEquals(2L, first.call("Increment", ValueType.I64));
       assertEquals(5000L, first.call("Allocated", ValueType.I64));
@@ -58,7 +58,7 @@ class SavedSnapshotTest {
   void aLiveSandboxOfTheSameGuestRestoresToALoadedSnapshot() throws IOException {
     Path file = savedState(PrivilegeLevel.USER);
     try (Sandbox sandbox = TestSandboxes.builder(SampleGuests.STATE, PrivilegeLevel.USER).build();
-        Snapshot loaded = Snapshot.load(file, "kvm")) {
+        Snapshot loaded = Snapshot.load(file, TestSandboxes.BACKEND)) {
       assertEquals(0L, sandbox.call("Counter", ValueType.I64));
       sandbox.restore(loaded);
       assertEquals(1L, sandbox.call("Counter", ValueType.I64));

@@ -12,28 +12,33 @@ import java.util.Optional;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * Builders for end-to-end tests on the KVM backend. When KVM is unavailable a test is skipped with
- * the provider's reason, unless the system property {@code glint.conformance.require} names {@code
- * kvm} (as CI sets it where /dev/kvm opens): then it fails.
+ * Builders for end-to-end tests on one backend: {@code kvm}, or the one the system property {@value
+ * #BACKEND_PROPERTY} names, so a backend module can run every sandbox test on itself (see {@code
+ * docs/backends.md}). When that backend is unavailable a test is skipped with the provider's
+ * reason, unless the system property {@code glint.conformance.require} names it (as CI sets it for
+ * {@code kvm} where /dev/kvm opens): then it fails.
  */
 final class TestSandboxes {
-  static final String BACKEND = "kvm";
+  /** The system property naming the backend the sandbox tests run on. */
+  static final String BACKEND_PROPERTY = "glint.test.backend";
+
+  static final String BACKEND = System.getProperty(BACKEND_PROPERTY, "kvm");
   static final String REQUIRE_PROPERTY = "glint.conformance.require";
 
   private TestSandboxes() {}
 
-  /** Skips or fails the current test if KVM cannot be used. */
-  static void requireKvm() {
+  /** Skips or fails the current test if the backend under test cannot be used. */
+  static void requireBackend() {
     Optional<HypervisorProvider> provider = Hypervisors.provider(BACKEND);
     String reason =
         provider
             .map(HypervisorProvider::probe)
             .map(a -> a instanceof Availability.Unavailable(String why, var cause) ? why : null)
-            .orElse(provider.isEmpty() ? "no 'kvm' provider on the class path" : null);
+            .orElse(provider.isEmpty() ? "no '" + BACKEND + "' provider on the class path" : null);
     if (reason == null) {
       return;
     }
-    String message = "backend 'kvm' is unavailable: " + reason;
+    String message = "backend '" + BACKEND + "' is unavailable: " + reason;
     boolean required =
         Arrays.stream(System.getProperty(REQUIRE_PROPERTY, "").split(","))
             .map(String::strip)
@@ -45,20 +50,24 @@ final class TestSandboxes {
   }
 
   /**
-   * {@return whether KVM here runs CPL-0 guest code in its instruction emulator (PVM), where some
-   * instructions (int3, SSE arithmetic) stop the VM instead of running; false if KVM is absent}
+   * {@return whether the backend under test runs CPL-0 guest code in KVM's instruction emulator
+   * (PVM), where some instructions (int3, SSE arithmetic) stop the VM instead of running; false if
+   * the backend is absent or runs privileged code natively or in a full interpreter}
    */
   static boolean privilegedCodeIsEmulated() {
     return Hypervisors.provider(BACKEND)
         .map(HypervisorProvider::probe)
         .filter(a -> a instanceof Availability.Available)
-        .map(a -> ((Availability.Available) a).privilegedExecution() != PrivilegedExecution.NATIVE)
+        .map(
+            a -> ((Availability.Available) a).privilegedExecution() == PrivilegedExecution.EMULATED)
         .orElse(false);
   }
 
-  /** {@return a builder for sample guest {@code guest} on KVM at {@code level}} */
+  /**
+   * {@return a builder for sample guest {@code guest} on the backend under test at {@code level}}
+   */
   static Sandbox.Builder builder(String guest, PrivilegeLevel level) {
-    requireKvm();
+    requireBackend();
     return Sandbox.builder().guest(SampleGuests.load(guest)).backend(BACKEND).privilegeLevel(level);
   }
 }

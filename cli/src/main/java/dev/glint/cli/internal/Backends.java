@@ -1,9 +1,11 @@
 package dev.glint.cli.internal;
 
 import dev.glint.hv.Availability;
+import dev.glint.hv.PrivilegedExecution;
 import dev.glint.hv.spi.HypervisorProvider;
 import dev.glint.hv.spi.Hypervisors;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
@@ -12,11 +14,11 @@ import java.util.stream.Collectors;
  * user can act on, before anything else starts.
  */
 final class Backends {
-  /** What to say where no backend opens: the one that would run anywhere is still to come. */
+  /** What to say where no backend opens: not even the emulated one, which runs anywhere. */
   static final String NO_EMULATOR =
-      "Glint needs a hypervisor: on Linux, KVM (/dev/kvm, readable and writable by this user; load"
-          + " kvm_intel, kvm_amd or kvm_pvm). The emulated backend, which would run anywhere, does"
-          + " not exist yet.";
+      "Glint needs a hypervisor (on Linux, KVM: /dev/kvm, readable and writable by this user; load"
+          + " kvm_intel, kvm_amd or kvm_pvm) or its emulated backend, which runs anywhere: put"
+          + " glint-hv-emulated on the module path, and do not set -Dglint.hv.emulated.disable=true.";
 
   private Backends() {}
 
@@ -65,6 +67,33 @@ final class Backends {
             .collect(Collectors.joining("\n"));
     throw new CliFailure(
         1, "no hypervisor backend can be opened here:%n%s%n%s".formatted(reasons, NO_EMULATOR));
+  }
+
+  /**
+   * {@return what to tell the user when {@code chosen} interprets every guest instruction because
+   * no hypervisor opens here: each unavailable backend with its reason; empty if {@code chosen} is
+   * a hypervisor, or was the best backend anyway}
+   *
+   * @param chosen the provider a command is about to run on
+   */
+  static Optional<String> fallbackNotice(HypervisorProvider chosen) {
+    if (!(chosen.probe() instanceof Availability.Available available)
+        || available.privilegedExecution() != PrivilegedExecution.INTERPRETED) {
+      return Optional.empty();
+    }
+    List<String> unavailable =
+        Hypervisors.providers().stream()
+            .filter(p -> p.priority() > chosen.priority())
+            .filter(p -> p.probe() instanceof Availability.Unavailable)
+            .map(p -> "%s: %s".formatted(p.name(), ((Availability.Unavailable) p.probe()).reason()))
+            .toList();
+    if (unavailable.isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        "no hypervisor opens here (%s); running on the '%s' backend, a software x86-64 that"
+                .formatted(String.join("; ", unavailable), chosen.name())
+            + " interprets every guest instruction: correct, but far slower than a hypervisor");
   }
 
   private static String names(List<HypervisorProvider> providers) {
