@@ -41,7 +41,12 @@ class FixedSeedDifferentialTest {
       System.out.println(report.summary());
       System.out.printf(
           "%d known mismatches excluded (known-mismatches.txt)%n", report.excluded().size());
-      report.excluded().forEach(e -> System.out.println("  excluded: " + e));
+      report.excluded().stream()
+          .map(e -> e.substring(e.indexOf(": ") + 2))
+          .collect(
+              Collectors.groupingBy(
+                  reason -> reason, java.util.TreeMap::new, Collectors.counting()))
+          .forEach((reason, n) -> System.out.printf("  %5d excluded: %s%n", n, reason));
       report
           .knownButAgreeing()
           .forEach(n -> System.out.println("  listed as known but agrees now: " + n));
