@@ -99,7 +99,11 @@ public final class GlintDifferential {
       DifferentialReport report =
           tester.run(generator, seed, cases, known, m -> out.println(m.report()));
       out.println(report.summary());
-      report.excluded().forEach(e -> out.println("  excluded: " + e));
+      java.util.Map<String, Integer> excluded = new java.util.TreeMap<>();
+      report
+          .excluded()
+          .forEach(e -> excluded.merge(e.substring(e.indexOf(": ") + 2), 1, Integer::sum));
+      excluded.forEach((reason, n) -> out.printf("  %5d excluded: %s%n", n, reason));
       java.util.Map<String, Integer> categories = new java.util.TreeMap<>();
       report.mismatches().forEach(m -> categories.merge(m.category(), 1, Integer::sum));
       categories.forEach((c, n) -> out.printf("  %5d  %s%n", n, c));
