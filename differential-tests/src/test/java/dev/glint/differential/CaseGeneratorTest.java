@@ -1,6 +1,7 @@
 package dev.glint.differential;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -89,6 +90,25 @@ class CaseGeneratorTest {
       assertTrue(seen.contains(m), "no " + m + " in 3000 cases");
     }
     assertTrue(sse > 600 && sse < 1400, "SSE cases: " + sse);
+  }
+
+  @Test
+  void forTheEmulatorOnlyItsTableIsGenerated() {
+    InstructionSet table = InstructionSet.emulated();
+    CaseGenerator emulated = new CaseGenerator(table, true, 8);
+    for (String m : emulated.usedMnemonics()) {
+      assertTrue(table.has(m), m);
+    }
+    Set<String> seen = new HashSet<>();
+    for (int i = 0; i < 500; i++) {
+      seen.addAll(emulated.generate(13, i).mnemonics());
+    }
+    assertTrue(seen.stream().allMatch(table::has), seen.toString());
+    // The table decodes what the generator encodes: a plain add, and not an instruction it lacks.
+    assertTrue(table.accepts(new byte[] {0x48, 0x01, (byte) 0xd8}));
+    if (!table.has("pshufb")) {
+      assertFalse(table.accepts(new byte[] {0x66, 0x0f, 0x38, 0x00, (byte) 0xc1})); // pshufb
+    }
   }
 
   @Test
