@@ -5,6 +5,7 @@
  */
 module dev.glint.differential {
   requires dev.glint.hv;
+  requires dev.glint.x86.decoder;
 
   exports dev.glint.differential;
 }

@@ -53,6 +53,11 @@ final class CFloor {
     return new CFloor(executable);
   }
 
+  /** {@return the compiled executable} */
+  Path executable() {
+    return executable;
+  }
+
   /** {@return a C floor for an executable built some other way} */
   static CFloor of(Path executable) {
     return new CFloor(executable);

@@ -60,7 +60,7 @@ public final class SandboxBenchmark {
 
   private static final List<String> PLAIN_FLAGS = List.of("-O2", "-DGLINT_NATIVE_TEST");
 
-  private static final List<String> SDK_FILES =
+  static final List<String> SDK_FILES =
       List.of("sdk/src/sha256.c", "sdk/src/libc.c", "sdk/src/internal.h", "sdk/include/glint.h");
 
   private SandboxBenchmark() {}

@@ -5,7 +5,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.function.Predicate;
 
 /**
  * Generates random {@link TestCase}s: sequences of 1 to {@code maxInstructions} units drawn from
@@ -29,13 +28,12 @@ public final class CaseGenerator {
   /**
    * Creates a generator.
    *
-   * @param implemented which mnemonics may be generated (see {@link #mnemonics()}); a template is
-   *     used only if every mnemonic it emits passes
+   * @param implemented the instructions that may be generated
    * @param sse whether SSE instructions may be generated (both backends must give the XMM state)
    * @param maxInstructions the most units in one case, at least 1
    * @throws IllegalArgumentException if {@code maxInstructions} is below 1 or no template passes
    */
-  public CaseGenerator(Predicate<String> implemented, boolean sse, int maxInstructions) {
+  public CaseGenerator(InstructionSet implemented, boolean sse, int maxInstructions) {
     this.generator = new Generator(implemented, sse, maxInstructions);
   }
 

@@ -13,6 +13,8 @@ import java.util.Locale;
  * @param cases the number of cases run
  * @param mismatches the mismatches not listed as known, in case order
  * @param excluded the known mismatches that did mismatch, as "name: reason"
+ * @param knownButAgreeing cases listed as known mismatches on which the backends now agree (the
+ *     list is out of date: remove them)
  * @param faults how many cases ended in a fault (the same on both sides, or not)
  * @param elapsed the wall time of the run
  */
@@ -23,6 +25,7 @@ public record DifferentialReport(
     int cases,
     List<Mismatch> mismatches,
     List<String> excluded,
+    List<String> knownButAgreeing,
     int faults,
     Duration elapsed) {
 
@@ -30,6 +33,7 @@ public record DifferentialReport(
   public DifferentialReport {
     mismatches = List.copyOf(mismatches);
     excluded = List.copyOf(excluded);
+    knownButAgreeing = List.copyOf(knownButAgreeing);
   }
 
   /** {@return one line: cases, mismatches, exclusions, time} */
@@ -37,7 +41,7 @@ public record DifferentialReport(
     return String.format(
         Locale.ENGLISH,
         "%s vs %s, seed 0x%x: %d cases (%d ended in a fault), %d mismatches, %d known mismatches"
-            + " excluded, %.1f s",
+            + " excluded, %d listed as known now agree, %.1f s",
         referenceName,
         candidateName,
         seed,
@@ -45,6 +49,7 @@ public record DifferentialReport(
         faults,
         mismatches.size(),
         excluded.size(),
+        knownButAgreeing.size(),
         elapsed.toMillis() / 1000.0);
   }
 }

@@ -100,6 +100,7 @@ public final class DifferentialTester implements AutoCloseable {
     long start = System.nanoTime();
     List<Mismatch> mismatches = new ArrayList<>();
     List<String> excluded = new ArrayList<>();
+    List<String> knownButAgreeing = new ArrayList<>();
     int faults = 0;
     for (int i = 0; i < cases; i++) {
       TestCase testCase = generator.generate(seed, i);
@@ -110,8 +111,11 @@ public final class DifferentialTester implements AutoCloseable {
       }
       Optional<Mismatch> mismatch =
           Mismatch.compare(testCase, reference.name(), a, candidate.name(), b);
+      if (mismatch.isEmpty() && known.reasons().containsKey(testCase.name())) {
+        knownButAgreeing.add(testCase.name());
+      }
       if (mismatch.isPresent()) {
-        Optional<String> reason = known.reason(testCase.name());
+        Optional<String> reason = known.reason(mismatch.get());
         if (reason.isPresent()) {
           excluded.add(testCase.name() + ": " + reason.get());
         } else {
@@ -127,6 +131,7 @@ public final class DifferentialTester implements AutoCloseable {
         cases,
         mismatches,
         excluded,
+        knownButAgreeing,
         faults,
         Duration.ofNanos(System.nanoTime() - start));
   }

@@ -12,7 +12,6 @@ import dev.glint.hv.Register;
 import dev.glint.hv.Registers;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.function.Predicate;
 
 /**
  * Builds {@link TestCase}s from the {@link Templates}: a few units of random instructions, then
@@ -20,6 +19,7 @@ import java.util.function.Predicate;
  * the case's index, so any case can be generated alone.
  */
 final class Generator {
+  private final InstructionSet implemented;
   private final Pool plain;
   private final Pool withSse;
   private final int maxUnits;
@@ -27,19 +27,22 @@ final class Generator {
   /**
    * Creates a generator.
    *
-   * @param implemented which mnemonics may be generated; a template is used only if all of its
-   *     mnemonics pass
+   * @param implemented the instructions that may be generated: a template is used only if all of
+   *     its mnemonics are in the set, and a unit is drawn again if one of its encodings is not
    * @param sse whether SSE templates may be used
    * @param maxUnits the most units in a case (at least 1)
    */
-  public Generator(Predicate<String> implemented, boolean sse, int maxUnits) {
+  public Generator(InstructionSet implemented, boolean sse, int maxUnits) {
+    this.implemented = implemented;
     if (maxUnits < 1) {
       throw new IllegalArgumentException("maxUnits %d must be at least 1".formatted(maxUnits));
     }
     List<Templates.Template> usable =
-        Templates.all().stream().filter(t -> t.mnemonics().stream().allMatch(implemented)).toList();
+        Templates.all().stream()
+            .filter(t -> t.mnemonics().stream().allMatch(implemented::has))
+            .toList();
     this.plain = new Pool(usable.stream().filter(t -> t.group() != Templates.Group.SSE).toList());
-    boolean frame = SSE_FRAME.stream().allMatch(implemented);
+    boolean frame = SSE_FRAME.stream().allMatch(implemented::has);
     List<Templates.Template> sseTemplates =
         usable.stream().filter(t -> t.group() == Templates.Group.SSE).toList();
     this.withSse = sse && frame && !sseTemplates.isEmpty() ? new Pool(usable) : null;
@@ -81,7 +84,7 @@ final class Generator {
     SplittableRandom random = new SplittableRandom(mix(seed, index));
     boolean sse = withSse != null && random.nextInt(3) == 0;
     Pool pool = sse ? withSse : plain;
-    Gen g = new Gen(random, GuestLayout.CODE, sse);
+    Gen g = new Gen(random, GuestLayout.CODE, sse, implemented::accepts);
     g.setUnitEmitter(() -> emitUnit(g, pool.nested, pool.nestedWeight));
     if (sse) {
       // Prologue: XMM0..15 and MXCSR from the XMM area (the host cannot set them on every backend).
@@ -134,17 +137,37 @@ final class Generator {
         random.nextLong(),
         sse,
         Flags.COMPARED & ~g.undefinedFlags(),
-        g.mnemonics());
+        g.mnemonics(),
+        g.flagsBefore());
   }
 
   private static void emitUnit(Gen g, List<Templates.Template> from, int weight) {
+    // A unit nested in another (after a jcc) keeps the outer unit's rejection for the outer one.
+    boolean outerRejected = g.takeRejected();
+    try {
+      emitOneUnit(g, from, weight);
+    } finally {
+      if (outerRejected) {
+        g.reject();
+      }
+    }
+  }
+
+  private static void emitOneUnit(Gen g, List<Templates.Template> from, int weight) {
     for (int attempt = 0; attempt < 50; attempt++) {
       int pick = g.random.nextInt(weight);
       for (Templates.Template t : from) {
         pick -= t.weight();
         if (pick < 0) {
+          int mark = g.mark();
+          int flags = g.undefinedFlags();
           if (t.body().emit(g)) {
-            return;
+            if (!g.takeRejected()) {
+              return;
+            }
+            // An encoding the backend does not implement: draw the unit again.
+            g.truncate(mark);
+            g.setUndefinedFlags(flags);
           }
           break;
         }

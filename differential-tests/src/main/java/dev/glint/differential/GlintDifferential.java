@@ -13,7 +13,8 @@ import java.util.List;
  *
  * <pre>
  *   glint-differential [cases] [seed] [--reference NAME] [--candidate NAME] [--case N]
- *                      [--max-instructions N] [--known FILE] [--no-sse] [--list]
+ *                      [--max-instructions N] [--known FILE] [--write-known FILE] [--no-sse]
+ *                      [--list]
  * </pre>
  *
  * <p>Defaults: 10,000 cases, seed 1, reference {@code kvm}, candidate {@code emulated} if that
@@ -41,6 +42,7 @@ public final class GlintDifferential {
     int maxInstructions = 8;
     boolean sse = true;
     boolean list = false;
+    Path writeKnown = null;
     KnownMismatches known = KnownMismatches.none();
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
@@ -51,10 +53,11 @@ public final class GlintDifferential {
         case "--known" -> known = KnownMismatches.parse(Files.readAllLines(Path.of(args[++i])));
         case "--no-sse" -> sse = false;
         case "--list" -> list = true;
+        case "--write-known" -> writeKnown = Path.of(args[++i]);
         case "-h", "--help" -> {
           out.println(
               "usage: glint-differential [cases] [seed] [--reference NAME] [--candidate NAME]"
-                  + " [--case N] [--max-instructions N] [--known FILE] [--no-sse] [--list]");
+                  + " [--case N] [--max-instructions N] [--known FILE] [--write-known FILE] [--no-sse] [--list]");
           return 0;
         }
         default -> {
@@ -75,7 +78,7 @@ public final class GlintDifferential {
         Hypervisor candidate = Hypervisors.require(candidateName).open();
         DifferentialTester tester = new DifferentialTester(reference, candidate)) {
       CaseGenerator generator =
-          new CaseGenerator(InstructionSet.implementedBy(candidateName), sse, maxInstructions);
+          new CaseGenerator(InstructionSet.of(candidateName), sse, maxInstructions);
       if (list) {
         for (int i = 0; i < cases; i++) {
           TestCase testCase = generator.generate(seed, i);
@@ -96,7 +99,22 @@ public final class GlintDifferential {
       DifferentialReport report =
           tester.run(generator, seed, cases, known, m -> out.println(m.report()));
       out.println(report.summary());
-      report.excluded().forEach(e -> out.println("  excluded: " + e));
+      java.util.Map<String, Integer> excluded = new java.util.TreeMap<>();
+      report
+          .excluded()
+          .forEach(e -> excluded.merge(e.substring(e.indexOf(": ") + 2), 1, Integer::sum));
+      excluded.forEach((reason, n) -> out.printf("  %5d excluded: %s%n", n, reason));
+      java.util.Map<String, Integer> categories = new java.util.TreeMap<>();
+      report.mismatches().forEach(m -> categories.merge(m.category(), 1, Integer::sum));
+      categories.forEach((c, n) -> out.printf("  %5d  %s%n", n, c));
+      if (writeKnown != null) {
+        List<String> lines = new ArrayList<>();
+        for (Mismatch m : report.mismatches()) {
+          lines.add(m.testCase().name() + " | " + m.category());
+        }
+        Files.write(writeKnown, lines);
+        out.println("wrote " + lines.size() + " known mismatches to " + writeKnown);
+      }
       return report.mismatches().isEmpty() ? 0 : 1;
     }
   }

@@ -26,6 +26,8 @@ import java.util.Objects;
  * @param comparedFlags the RFLAGS bits compared at the end: the status flags and DF, less those the
  *     executed instructions leave undefined
  * @param mnemonics the instructions generated, in order (informational; empty when parsed)
+ * @param flagsAtFault the RFLAGS bits compared when the instruction at a code offset faults (the
+ *     flags defined before it); an offset not listed gets the bits defined before every instruction
  */
 public record TestCase(
     String name,
@@ -34,7 +36,8 @@ public record TestCase(
     long dataSeed,
     boolean sse,
     long comparedFlags,
-    List<String> mnemonics) {
+    List<String> mnemonics,
+    Map<Integer, Long> flagsAtFault) {
 
   /** Copies and checks. */
   public TestCase {
@@ -48,6 +51,20 @@ public record TestCase(
     }
     code = code.clone();
     mnemonics = List.copyOf(mnemonics);
+    flagsAtFault = Map.copyOf(flagsAtFault);
+  }
+
+  /** {@return the RFLAGS bits compared when the guest faults at {@code rip}} */
+  public long comparedFlagsAt(long rip) {
+    long offset = rip - registers.rip();
+    if (offset >= 0 && offset < code.length && flagsAtFault.containsKey((int) offset)) {
+      return flagsAtFault.get((int) offset);
+    }
+    long all = comparedFlags;
+    for (long mask : flagsAtFault.values()) {
+      all &= mask;
+    }
+    return all;
   }
 
   @Override
@@ -79,6 +96,16 @@ public record TestCase(
     line.append(" | data=0x").append(Long.toHexString(dataSeed));
     line.append(" | sse=").append(sse);
     line.append(" | flags=0x").append(Long.toHexString(comparedFlags));
+    if (!flagsAtFault.isEmpty()) {
+      line.append(" | at=");
+      line.append(
+          String.join(
+              ",",
+              new java.util.TreeMap<>(flagsAtFault)
+                  .entrySet().stream()
+                      .map(e -> e.getKey() + ":" + Long.toHexString(e.getValue()))
+                      .toList()));
+    }
     return line.toString();
   }
 
@@ -89,8 +116,8 @@ public record TestCase(
    */
   public static TestCase parse(String line) {
     String[] parts = line.split("\\|");
-    if (parts.length != 6) {
-      throw new IllegalArgumentException("expected 6 '|'-separated fields: " + line);
+    if (parts.length != 6 && parts.length != 7) {
+      throw new IllegalArgumentException("expected 6 or 7 '|'-separated fields: " + line);
     }
     Map<String, String> fields = new LinkedHashMap<>();
     for (int i = 1; i < parts.length; i++) {
@@ -118,7 +145,23 @@ public record TestCase(
         number(fields, "data", line),
         Boolean.parseBoolean(fields.getOrDefault("sse", "false")),
         number(fields, "flags", line),
-        List.of());
+        List.of(),
+        atFault(fields.get("at"), line));
+  }
+
+  private static Map<Integer, Long> atFault(String text, String line) {
+    Map<Integer, Long> map = new LinkedHashMap<>();
+    if (text == null || text.isEmpty()) {
+      return map;
+    }
+    for (String pair : text.split(",")) {
+      String[] kv = pair.split(":");
+      if (kv.length != 2) {
+        throw new IllegalArgumentException("bad at= entry '%s' in %s".formatted(pair, line));
+      }
+      map.put(Integer.parseInt(kv[0]), Long.parseUnsignedLong(kv[1], 16));
+    }
+    return map;
   }
 
   private static long number(Map<String, String> fields, String key, String line) {
@@ -137,7 +180,8 @@ public record TestCase(
         && registers.equals(t.registers)
         && dataSeed == t.dataSeed
         && sse == t.sse
-        && comparedFlags == t.comparedFlags;
+        && comparedFlags == t.comparedFlags
+        && flagsAtFault.equals(t.flagsAtFault);
   }
 
   @Override

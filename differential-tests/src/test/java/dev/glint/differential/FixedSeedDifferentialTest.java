@@ -34,15 +34,22 @@ class FixedSeedDifferentialTest {
     try (Hypervisor reference = Backends.reference();
         Hypervisor candidate = Backends.candidate();
         DifferentialTester tester = new DifferentialTester(reference, candidate)) {
-      CaseGenerator generator =
-          new CaseGenerator(InstructionSet.implementedBy(candidate.name()), true, 8);
+      CaseGenerator generator = new CaseGenerator(InstructionSet.of(candidate.name()), true, 8);
       DifferentialReport report =
           tester.run(
               generator, seed, cases, known, mismatch -> System.out.println(mismatch.report()));
       System.out.println(report.summary());
       System.out.printf(
           "%d known mismatches excluded (known-mismatches.txt)%n", report.excluded().size());
-      report.excluded().forEach(e -> System.out.println("  excluded: " + e));
+      report.excluded().stream()
+          .map(e -> e.substring(e.indexOf(": ") + 2))
+          .collect(
+              Collectors.groupingBy(
+                  reason -> reason, java.util.TreeMap::new, Collectors.counting()))
+          .forEach((reason, n) -> System.out.printf("  %5d excluded: %s%n", n, reason));
+      report
+          .knownButAgreeing()
+          .forEach(n -> System.out.println("  listed as known but agrees now: " + n));
       assertEquals(cases, report.cases());
       assertTrue(report.faults() > 0, "some cases should fault on purpose: " + report.summary());
       if (!report.mismatches().isEmpty()) {

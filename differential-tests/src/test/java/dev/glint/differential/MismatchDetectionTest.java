@@ -119,7 +119,7 @@ class MismatchDetectionTest {
   }
 
   private static CaseGenerator generator() {
-    return new CaseGenerator(m -> true, true, 8);
+    return new CaseGenerator(InstructionSet.all(), true, 8);
   }
 
   private static DifferentialReport runAgainst(

@@ -4,6 +4,7 @@ import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.Predicate;
 
 /**
  * The state of one sequence being generated: the code so far, the registers reserved as memory
@@ -21,6 +22,7 @@ public final class Gen {
   private final long codeAddress;
   private final ByteArrayOutputStream code = new ByteArrayOutputStream();
   private final List<String> mnemonics = new ArrayList<>();
+  private final java.util.TreeMap<Integer, Long> flagsBefore = new java.util.TreeMap<>();
 
   /** The register holding a pointer into the data pages. */
   public final int base;
@@ -37,6 +39,8 @@ public final class Gen {
   /** Whether SSE instructions may be generated (both backends give the XMM state). */
   public final boolean sse;
 
+  private final Predicate<byte[]> encodings;
+  private boolean rejected;
   private int undefined;
   private boolean legacy;
 
@@ -48,8 +52,11 @@ public final class Gen {
    * @param random the random source
    * @param codeAddress where the code will run
    * @param sse whether SSE templates may emit
+   * @param encodings which encodings the backend implements; an emitted one that is not marks the
+   *     unit rejected
    */
-  public Gen(SplittableRandom random, long codeAddress, boolean sse) {
+  public Gen(SplittableRandom random, long codeAddress, boolean sse, Predicate<byte[]> encodings) {
+    this.encodings = encodings;
     this.random = random;
     this.codeAddress = codeAddress;
     this.sse = sse;
@@ -78,6 +85,14 @@ public final class Gen {
     return mnemonics;
   }
 
+  /**
+   * {@return the flags defined before each instruction, by code offset}: what is compared when the
+   * instruction faults (faults are precise: the flags are those before it)
+   */
+  public java.util.Map<Integer, Long> flagsBefore() {
+    return flagsBefore;
+  }
+
   /** {@return the flags undefined at this point} */
   public int undefinedFlags() {
     return undefined;
@@ -90,8 +105,25 @@ public final class Gen {
 
   /** Appends an instruction. */
   public void emit(String mnemonic, Insn insn) {
-    code.writeBytes(insn.encode(pc()));
+    flagsBefore.put(code.size(), (long) (Flags.COMPARED & ~undefined));
+    byte[] bytes = insn.encode(pc());
+    if (!encodings.test(bytes)) {
+      rejected = true;
+    }
+    code.writeBytes(bytes);
     mnemonics.add(mnemonic);
+  }
+
+  /** {@return whether an instruction was rejected since the last call}, and clears it */
+  public boolean takeRejected() {
+    boolean was = rejected;
+    rejected = false;
+    return was;
+  }
+
+  /** Marks the current unit rejected. */
+  public void reject() {
+    rejected = true;
   }
 
   /** {@return a mark to {@link #truncate} back to} */
@@ -107,6 +139,7 @@ public final class Gen {
     while (mnemonics.size() > (mark & 0xFF)) {
       mnemonics.removeLast();
     }
+    flagsBefore.tailMap(mark >>> 8, true).clear();
   }
 
   /** {@return the number of code bytes emitted so far} */
@@ -215,11 +248,13 @@ public final class Gen {
   }
 
   /**
-   * {@return a memory operand for an access of {@code size} bytes; if {@code aligned}, usually
-   * 16-byte aligned (sometimes not, to meet the alignment fault)}
+   * {@return a memory operand for an access of {@code size} bytes, 16-byte aligned if {@code
+   * aligned}}
    */
   public Operand.Mem memory(int size, boolean aligned) {
-    if (aligned && random.nextInt(16) != 0) {
+    // Always aligned: a misaligned SSE access raises #GP at CPL 3, which PVM intercepts and passes
+    // to KVM's instruction emulator, which raises #UD instead (a PVM deviation, not the CPU's).
+    if (aligned) {
       long disp = 16L * (random.nextInt(64) - 32);
       if (random.nextBoolean() && !(legacy && base >= 8)) {
         return Operand.Mem.baseDisp(base, disp);

@@ -421,8 +421,14 @@ final class AluOps {
       long sum = add(c, dst, src, 0, size);
       long computed = c.flags;
       c.flags = saved;
-      c.write(op, 0, addr, sum);
-      c.write(op, 1, addr, dst);
+      if (op.hasMemory) {
+        c.write(op, 0, addr, sum); // a faulting store leaves the register unchanged
+        c.write(op, 1, addr, dst);
+      } else {
+        // SRC <- DEST, then DEST <- SUM: with one register as both, the sum wins.
+        c.write(op, 1, addr, dst);
+        c.write(op, 0, addr, sum);
+      }
       c.flags = computed;
       return;
     }
@@ -434,7 +440,10 @@ final class AluOps {
     if (acc == dst) {
       c.write(op, 0, addr, src);
     } else {
-      c.write(op, 0, addr, dst); // the processor always writes the destination
+      if (op.hasMemory) {
+        c.write(op, 0, addr, dst); // a memory destination is written back (a store that may fault)
+      }
+      // A register destination is not written: a 32-bit one keeps its upper half.
       c.setGpr(0, size, dst);
     }
     c.flags = computed;
