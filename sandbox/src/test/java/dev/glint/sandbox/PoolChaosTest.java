@@ -26,9 +26,9 @@ import org.junit.jupiter.api.Timeout;
 /**
  * Chaos on shared pools (docs/reliability.md): 64 callers, half on virtual threads and half on
  * platform threads, call {@code Work(n)} of the {@code state} guest through two pools, each call
- * with its own {@code n}, while a killer thread interrupts random running calls and a reopener
- * closes a random pool (stopping the calls still in it after 50 ms) and puts a new one in its
- * place.
+ * with its own {@code n}, while a killer thread interrupts a random running call every 1-5 ms and a
+ * reopener closes a random pool (stopping the calls still in it after 50 ms) and puts a new one in
+ * its place.
  *
  * <p>Every call must end, within the test's bound, in one of: the right result for its own argument
  * (never another caller's), {@link ExecutionCancelledException} from the killer, or a closed-pool
@@ -41,8 +41,6 @@ class PoolChaosTest {
   private static final int CALLERS = 64;
   private static final int POOLS = 2;
   private static final Duration LOAD = Duration.ofSeconds(8);
-
-  private static final boolean INTERPRETED = TestSandboxes.backendInterprets();
 
   /** How long every caller gets to finish once the load ends, before it counts as a deadlock. */
   private static final Duration BOUND = Duration.ofSeconds(60);
@@ -91,14 +89,11 @@ class PoolChaosTest {
                 long calls = 0;
                 while (System.nanoTime() < end) {
                   calls++;
-                  // Each call's own argument: distinct per caller and call, so a result meant for
-                  // another caller cannot pass the check.
-                  long n =
-                      INTERPRETED
-                          // An interpreter runs Work about 100 times slower: smaller arguments,
-                          // still distinct per caller (n modulo 64 is the caller).
-                          ? caller + 64L * (calls + random.nextInt(300))
-                          : caller * 1_000_003L + calls * 7 + random.nextInt(20_000);
+                  // Each call's own argument: no two callers ever use the same one (and a caller's
+                  // next ones differ too), so a result meant for another caller cannot pass the
+                  // check. At most 64,000 rounds: microseconds natively, a few milliseconds where
+                  // the guest is interpreted (the emulated backend, CPL 0 on PVM).
+                  long n = caller * 1000L + (calls * 7 + random.nextInt(100)) % 1000;
                   SandboxPool pool = pools.get(random.nextInt(POOLS));
                   try (SandboxLease lease = pool.acquire()) {
                     running.set(caller, lease.interruptHandle());
@@ -136,10 +131,15 @@ class PoolChaosTest {
               ThreadLocalRandom random = ThreadLocalRandom.current();
               while (!stop.get()) {
                 LockSupport.parkNanos(random.nextLong(1_000_000, 5_000_000));
-                InterruptHandle handle = running.get(random.nextInt(CALLERS));
-                if (handle != null) {
-                  handle.interrupt();
-                  interrupts.increment();
+                // The first caller with a call running, from a random one on.
+                int from = random.nextInt(CALLERS);
+                for (int k = 0; k < CALLERS; k++) {
+                  InterruptHandle handle = running.get((from + k) % CALLERS);
+                  if (handle != null) {
+                    handle.interrupt();
+                    interrupts.increment();
+                    break;
+                  }
                 }
               }
               return null;
@@ -199,9 +199,9 @@ class PoolChaosTest {
     assertEquals(List.of(), wrong, "results delivered to the wrong caller, or wrong");
     assertEquals(
         calls, right.sum() + cancelled.sum() + closed.sum() + exhausted.sum(), "lost results");
-    // How many finish depends on the machine's load against the killer's pace: only require that
-    // the pools kept serving.
-    assertTrue(right.sum() >= calls / 10, "calls returned their result: " + right.sum());
+    // How many finish and how many the killer catches depends on how long a call takes (native or
+    // interpreted) against the killer's pace: only require that the pools kept serving.
+    assertTrue(right.sum() > 0, "no call returned its result");
     assertTrue(cancelled.sum() > 0, "the killer cancelled some calls");
     assertTrue(reopened.get() > 0, "the reopener replaced some pools");
     long after = OpenFileDescriptors.awaitAtMost(descriptorsBefore, Duration.ofSeconds(5));
