@@ -39,6 +39,25 @@ class ModulePackagingTest {
             .collect(Collectors.toSet()));
   }
 
+  private static final String WHP_PROVIDER = "dev.glint.hv.whp.internal.WhpHypervisorProvider";
+
+  @Test
+  void whpBackendExportsNothingProvidesTheServiceAndIsFoundOnTheClassPath() throws Exception {
+    ModuleDescriptor whp = descriptorOf(Class.forName(WHP_PROVIDER));
+    assertEquals("dev.glint.hv.whp", whp.name());
+    assertTrue(whp.exports().isEmpty(), "a backend exports nothing, found " + whp.exports());
+    assertEquals(
+        Set.of(WHP_PROVIDER),
+        whp.provides().stream()
+            .filter(p -> p.service().equals(HypervisorProvider.class.getName()))
+            .flatMap(p -> p.providers().stream())
+            .collect(Collectors.toSet()));
+    assertTrue(
+        ServiceLoader.load(HypervisorProvider.class).stream()
+            .anyMatch(p -> p.type().getName().equals(WHP_PROVIDER)),
+        "META-INF/services lists the WHP provider for class-path users");
+  }
+
   @Test
   void emulatedBackendExportsNothingProvidesTheServiceAndIsFoundOnTheClassPath() throws Exception {
     ModuleDescriptor emulated = descriptorOf(Class.forName(EMULATED_PROVIDER));
