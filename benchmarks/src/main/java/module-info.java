@@ -7,6 +7,8 @@ module dev.glint.benchmarks {
   requires dev.glint.hv;
   requires dev.glint.sandbox;
   requires dev.glint.guest;
+  // The soak samples heap and native memory through the platform MBeans.
+  requires java.management;
   // Peers of the peer benchmark only: Chicory's interpreter and its run-time compiler.
   requires com.dylibso.chicory.runtime;
   requires com.dylibso.chicory.compiler;

@@ -60,6 +60,8 @@ class ArchitectureRulesTest {
         glint.contain("dev.glint.hv.kvm.internal.KvmHypervisorProvider"),
         "hv-kvm classes not imported");
     org.junit.jupiter.api.Assertions.assertTrue(
+        glint.contain("dev.glint.x86.decoder.Decoder"), "x86-decoder classes not imported");
+    org.junit.jupiter.api.Assertions.assertTrue(
         glint.contain("dev.glint.sandbox.Sandbox"), "sandbox classes not imported");
     org.junit.jupiter.api.Assertions.assertTrue(
         glint.contain("dev.glint.demo.DemoServer"), "demo classes not imported");
@@ -190,6 +192,18 @@ class ArchitectureRulesTest {
         .should()
         .onlyDependOnClassesThat()
         .resideInAnyPackage("dev.glint.hv", "dev.glint.hv.spi", "dev.glint.hv.x86", "java..")
+        .check(glint);
+  }
+
+  @Test
+  void theDecoderDependsOnTheJdkOnly() {
+    classes()
+        .that()
+        .resideInAPackage("dev.glint.x86.decoder..")
+        .should()
+        .onlyDependOnClassesThat()
+        .resideInAnyPackage("dev.glint.x86.decoder..", "java..")
+        .because("the shared x86 decoder is usable by any backend (decoder-contract.md)")
         .check(glint);
   }
 

@@ -50,6 +50,14 @@ class ModulePackagingTest {
   }
 
   @Test
+  void theDecoderExportsOnlyItsRootPackageAndRequiresNothing() throws Exception {
+    ModuleDescriptor decoder = descriptorOf(Class.forName("dev.glint.x86.decoder.Decoder"));
+    assertEquals("dev.glint.x86.decoder", decoder.name());
+    assertEquals(Set.of("dev.glint.x86.decoder"), unqualifiedExports(decoder));
+    assertEquals(Set.of("java.base"), requires(decoder));
+  }
+
+  @Test
   void classPathUsersFindTheKvmBackend() {
     List<String> names =
         ServiceLoader.load(HypervisorProvider.class).stream().map(p -> p.type().getName()).toList();
@@ -92,6 +100,7 @@ class ModulePackagingTest {
         List.of(
             "dev.glint.hv.spi.HypervisorProvider",
             KVM_PROVIDER,
+            "dev.glint.x86.decoder.Decoder",
             "dev.glint.sandbox.Sandbox",
             "dev.glint.guest.SampleGuests",
             "dev.glint.hv.conformance.HypervisorConformanceTest",

@@ -43,8 +43,18 @@ public final class SampleGuests {
    */
   public static final String STATE = "state";
 
+  /**
+   * Attacks its host: garbage records before every signal, lengths larger than the buffer, strings
+   * outside guest memory, host-call floods and re-entry, heap and stack exhaustion, writes to its
+   * own code, wild jumps, privileged instructions ({@code wrmsr}, {@code lgdt}, {@code cli; hlt})
+   * and endless loops; {@code Ok(i32) -> i32} checks that it still works (see {@code
+   * guest/samples/hostile.c} and {@code docs/reliability.md}).
+   */
+  public static final String HOSTILE = "hostile";
+
   /** Every sample guest's name. */
-  public static final List<String> ALL = List.of(HELLO, ECHO, COMPUTE, FAULTS, BADINIT, STATE);
+  public static final List<String> ALL =
+      List.of(HELLO, ECHO, COMPUTE, FAULTS, BADINIT, STATE, HOSTILE);
 
   private SampleGuests() {}
 

@@ -6,6 +6,7 @@ import dev.glint.sandbox.internal.vm.HostCallFailure;
 import dev.glint.sandbox.internal.vm.Stop;
 import java.time.Duration;
 import java.util.List;
+import java.util.OptionalLong;
 
 /** Turns the run loop's outcomes into the public exceptions. Stateless. */
 final class Failures {
@@ -81,25 +82,31 @@ final class Failures {
 
   private static GuestFaultException fault(FaultReport fault, String context) {
     String name = FaultStubs.vectorName(fault.vector());
-    boolean pageFault = fault.vector() == 14;
-    long address = pageFault ? fault.cr2() : -1;
-    int cpl = fault.cs() == -1 ? -1 : (int) (fault.cs() & 3);
+    boolean known = !fault.undelivered();
+    boolean pageFault = known && fault.vector() == 14;
+    int cpl = known ? (int) (fault.cs() & 3) : -1;
     StringBuilder message =
         new StringBuilder("the guest faulted during the ")
             .append(context)
             .append(": ")
             .append(name);
-    if (fault.rip() == -1) {
+    if (!known) {
       message.append(", a triple fault (the fault handler itself failed); address unknown");
     } else {
       message.append(" at RIP 0x%x (CPL %d)".formatted(fault.rip(), cpl));
       if (pageFault) {
-        message.append(", address 0x%x".formatted(address));
+        message.append(", address 0x%x".formatted(fault.cr2()));
       }
       message.append(", error code 0x%x".formatted(fault.errorCode()));
     }
     return new GuestFaultException(
-        message.toString(), fault.vector(), name, fault.errorCode(), fault.rip(), address, cpl);
+        message.toString(),
+        fault.vector(),
+        name,
+        fault.errorCode(),
+        known ? OptionalLong.of(fault.rip()) : OptionalLong.empty(),
+        pageFault ? OptionalLong.of(fault.cr2()) : OptionalLong.empty(),
+        cpl);
   }
 
   /** {@return the exception a poisoned sandbox throws} */

@@ -22,8 +22,14 @@ public final class GuestFaultException extends SandboxException {
   /** Serialized; see {@link #rip()}. */
   private final long rip;
 
+  /** Serialized; whether {@link #rip} is known (any value, all ones included, is a real RIP). */
+  private final boolean ripKnown;
+
   /** Serialized; see {@link #faultAddress()}. */
   private final long faultAddress;
+
+  /** Serialized; whether {@link #faultAddress} is known. */
+  private final boolean faultAddressKnown;
 
   /** Serialized; see {@link #cpl()}. */
   private final int cpl;
@@ -33,15 +39,17 @@ public final class GuestFaultException extends SandboxException {
       int vector,
       String vectorName,
       long errorCode,
-      long rip,
-      long faultAddress,
+      OptionalLong rip,
+      OptionalLong faultAddress,
       int cpl) {
     super(message, null);
     this.vector = vector;
     this.vectorName = vectorName;
     this.errorCode = errorCode;
-    this.rip = rip;
-    this.faultAddress = faultAddress;
+    this.rip = rip.orElse(0);
+    this.ripKnown = rip.isPresent();
+    this.faultAddress = faultAddress.orElse(0);
+    this.faultAddressKnown = faultAddress.isPresent();
     this.cpl = cpl;
   }
 
@@ -62,12 +70,12 @@ public final class GuestFaultException extends SandboxException {
 
   /** {@return the address of the faulting instruction, empty after a triple fault} */
   public OptionalLong rip() {
-    return rip == -1 ? OptionalLong.empty() : OptionalLong.of(rip);
+    return ripKnown ? OptionalLong.of(rip) : OptionalLong.empty();
   }
 
   /** {@return the linear address a page fault accessed (CR2); empty for other vectors} */
   public OptionalLong faultAddress() {
-    return faultAddress == -1 ? OptionalLong.empty() : OptionalLong.of(faultAddress);
+    return faultAddressKnown ? OptionalLong.of(faultAddress) : OptionalLong.empty();
   }
 
   /** {@return the privilege level of the faulting code, 0 or 3, or -1 if unknown} */

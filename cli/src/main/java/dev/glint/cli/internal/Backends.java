@@ -1,9 +1,11 @@
 package dev.glint.cli.internal;
 
 import dev.glint.hv.Availability;
+import dev.glint.hv.PrivilegedExecution;
 import dev.glint.hv.spi.HypervisorProvider;
 import dev.glint.hv.spi.Hypervisors;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
@@ -65,6 +67,33 @@ final class Backends {
             .collect(Collectors.joining("\n"));
     throw new CliFailure(
         1, "no hypervisor backend can be opened here:%n%s%n%s".formatted(reasons, NO_EMULATOR));
+  }
+
+  /**
+   * {@return what to tell the user when {@code chosen} interprets every guest instruction because
+   * no hypervisor opens here: each unavailable backend with its reason; empty if {@code chosen} is
+   * a hypervisor, or was the best backend anyway}
+   *
+   * @param chosen the provider a command is about to run on
+   */
+  static Optional<String> fallbackNotice(HypervisorProvider chosen) {
+    if (!(chosen.probe() instanceof Availability.Available available)
+        || available.privilegedExecution() != PrivilegedExecution.INTERPRETED) {
+      return Optional.empty();
+    }
+    List<String> unavailable =
+        Hypervisors.providers().stream()
+            .filter(p -> p.priority() > chosen.priority())
+            .filter(p -> p.probe() instanceof Availability.Unavailable)
+            .map(p -> "%s: %s".formatted(p.name(), ((Availability.Unavailable) p.probe()).reason()))
+            .toList();
+    if (unavailable.isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        "no hypervisor opens here (%s); running on the '%s' backend, a software x86-64 that"
+                .formatted(String.join("; ", unavailable), chosen.name())
+            + " interprets every guest instruction: correct, but far slower than a hypervisor");
   }
 
   private static String names(List<HypervisorProvider> providers) {

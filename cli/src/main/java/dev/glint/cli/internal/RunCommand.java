@@ -6,6 +6,7 @@ import dev.glint.cli.internal.args.Results;
 import dev.glint.guest.SampleGuests;
 import dev.glint.hv.HypervisorException;
 import dev.glint.hv.MissingCapabilityException;
+import dev.glint.hv.spi.HypervisorProvider;
 import dev.glint.sandbox.GuestFaultException;
 import dev.glint.sandbox.GuestFunction;
 import dev.glint.sandbox.GuestImageException;
@@ -59,6 +60,8 @@ import picocli.CommandLine.Spec;
       "  glint run faults NullDeref      (exits 1 with the fault report)"
     })
 final class RunCommand implements Callable<Integer> {
+  private static final System.Logger LOG = System.getLogger("dev.glint.cli");
+
   @Spec CommandSpec spec;
 
   @Parameters(
@@ -112,7 +115,10 @@ final class RunCommand implements Callable<Integer> {
       Backends.choose(sandbox.backend); // a clear message for an unknown or unavailable name
       builder.backend(sandbox.backend);
     } else {
-      builder.backend(Backends.choose(null).name());
+      HypervisorProvider provider = Backends.choose(null);
+      Backends.fallbackNotice(provider)
+          .ifPresent(notice -> LOG.log(System.Logger.Level.WARNING, notice));
+      builder.backend(provider.name());
     }
     if (sandbox.level != null) {
       builder.privilegeLevel(sandbox.level);

@@ -37,6 +37,8 @@ import picocli.CommandLine.Spec;
     },
     footer = {"", "Try it:  hey -n 1000 -c 5 http://localhost:8080/hyperlight/hello-world/warm"})
 final class ServeCommand implements Callable<Integer> {
+  private static final System.Logger LOG = System.getLogger("dev.glint.cli");
+
   @Spec CommandSpec spec;
 
   @Option(
@@ -88,6 +90,8 @@ final class ServeCommand implements Callable<Integer> {
     }
     // Chosen here, not left to the sandbox, so that "no hypervisor" is one clear message.
     HypervisorProvider provider = Backends.choose(sandbox.backend);
+    Backends.fallbackNotice(provider)
+        .ifPresent(notice -> LOG.log(System.Logger.Level.WARNING, notice));
     builder.backend(provider.name());
     DemoServer server = start(builder);
     // The JVM runs this on SIGTERM, SIGINT (Ctrl-C) and SIGHUP: the server drains and frees every

@@ -6,7 +6,9 @@ import java.util.List;
 /** The demo's routes, each with the path it answers; {@link #OTHER} stands for every other path. */
 public enum Route {
   /** A new sandbox per request: build, call, close. */
-  COLD("/hyperlight/hello-world/cold", "a new micro-VM per request: build, PrintOutput, close"),
+  COLD(
+      "/hyperlight/hello-world/cold",
+      "a new micro-VM per request, started from a snapshot of an initialized one: build, PrintOutput, close"),
   /** A pooled, pre-initialized sandbox, restored after each request. */
   WARM("/hyperlight/hello-world/warm", "a warm micro-VM from the pool, restored after the call"),
   /** The micro-VMs alive now. */

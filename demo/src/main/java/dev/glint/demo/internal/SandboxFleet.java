@@ -5,6 +5,7 @@ import dev.glint.sandbox.PoolStats;
 import dev.glint.sandbox.PrivilegeLevel;
 import dev.glint.sandbox.Sandbox;
 import dev.glint.sandbox.SandboxPool;
+import dev.glint.sandbox.Snapshot;
 import dev.glint.sandbox.ValueType;
 import java.time.Duration;
 import java.util.List;
@@ -66,8 +67,12 @@ public final class SandboxFleet implements AutoCloseable {
     }
   }
 
+  private static final Duration SNAPSHOT_RELEASE_GRACE = Duration.ofSeconds(1);
+
   private final Settings settings;
-  private final byte[] helloImage;
+  // The cold route's sandboxes start from this snapshot of an initialized hello guest: a new
+  // micro-VM per request, without running the guest's initialization again.
+  private final Snapshot helloSnapshot;
   private final String backend;
   private final PrivilegeLevel privilegeLevel;
   private final SandboxPool warm;
@@ -82,13 +87,13 @@ public final class SandboxFleet implements AutoCloseable {
 
   private SandboxFleet(
       Settings settings,
-      byte[] helloImage,
+      Snapshot helloSnapshot,
       String backend,
       PrivilegeLevel privilegeLevel,
       SandboxPool warm,
       SandboxPool faults) {
     this.settings = settings;
-    this.helloImage = helloImage;
+    this.helloSnapshot = helloSnapshot;
     this.backend = backend;
     this.privilegeLevel = privilegeLevel;
     this.warm = warm;
@@ -97,8 +102,8 @@ public final class SandboxFleet implements AutoCloseable {
   }
 
   /**
-   * Builds the fleet: one cold {@code hello} sandbox first, to find the backend and fail early with
-   * its message, then the two pools.
+   * Builds the fleet: one {@code hello} sandbox first, to find the backend and fail early with its
+   * message and to take the snapshot cold sandboxes start from, then the two pools.
    *
    * @param settings how to build it
    * @return the fleet, ready; the caller owns it and must close it
@@ -109,16 +114,24 @@ public final class SandboxFleet implements AutoCloseable {
     byte[] hello = SampleGuests.load(SampleGuests.HELLO);
     String backend;
     PrivilegeLevel level;
+    Snapshot snapshot;
     try (Sandbox first = builder(settings, hello).build()) {
       backend = first.backend();
       level = first.privilegeLevel();
+      snapshot = first.snapshot();
     }
-    SandboxPool warm =
-        SandboxPool.builder(builder(settings, hello))
-            .minIdle(settings.warmMinIdle())
-            .maxSize(settings.warmMaxSize())
-            .acquireTimeout(settings.acquireTimeout())
-            .build();
+    SandboxPool warm;
+    try {
+      warm =
+          SandboxPool.builder(builder(settings, hello))
+              .minIdle(settings.warmMinIdle())
+              .maxSize(settings.warmMaxSize())
+              .acquireTimeout(settings.acquireTimeout())
+              .build();
+    } catch (RuntimeException | Error e) {
+      snapshot.close();
+      throw e;
+    }
     SandboxPool faults;
     try {
       // A fault poisons its sandbox; the pool replaces it on release, so the next request finds
@@ -132,6 +145,7 @@ public final class SandboxFleet implements AutoCloseable {
               .build();
     } catch (RuntimeException | Error e) {
       warm.close();
+      snapshot.close();
       throw e;
     }
     LOG.log(
@@ -141,7 +155,7 @@ public final class SandboxFleet implements AutoCloseable {
         level,
         warm,
         faults);
-    return new SandboxFleet(settings, hello, backend, level, warm, faults);
+    return new SandboxFleet(settings, snapshot, backend, level, warm, faults);
   }
 
   private static Sandbox.Builder builder(Settings settings, byte[] guest) {
@@ -175,8 +189,8 @@ public final class SandboxFleet implements AutoCloseable {
   }
 
   /**
-   * Builds a {@code hello} sandbox for this call only, calls {@code PrintOutput(message)} in it and
-   * closes it.
+   * Builds a {@code hello} sandbox for this call only, from the fleet's snapshot of an initialized
+   * one, calls {@code PrintOutput(message)} in it and closes it.
    *
    * @throws FleetBusyException if the most cold sandboxes are in flight for the acquire timeout
    * @throws InterruptedException if interrupted while waiting for a slot
@@ -189,7 +203,12 @@ public final class SandboxFleet implements AutoCloseable {
     }
     try {
       StringBuilder printed = new StringBuilder();
-      Sandbox sandbox = builder(settings, helloImage).build();
+      Sandbox sandbox =
+          Sandbox.builder()
+              .snapshot(helloSnapshot)
+              .printTo(PrintCapture::print)
+              .callTimeout(settings.callTimeout())
+              .build();
       try {
         synchronized (coldLock) {
           if (closing) {
@@ -286,6 +305,21 @@ public final class SandboxFleet implements AutoCloseable {
       sandbox.close();
       cold.remove(sandbox);
     }
+    // A cold sandbox may still be building from the snapshot: it holds a permit until it is closed.
+    try {
+      if (coldPermits.tryAcquire(
+          settings.maxColdInFlight(),
+          Math.max(remaining(deadline).toNanos(), SNAPSHOT_RELEASE_GRACE.toNanos()),
+          TimeUnit.NANOSECONDS)) {
+        coldPermits.release(settings.maxColdInFlight());
+      } else {
+        clean = false;
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      clean = false;
+    }
+    helloSnapshot.close();
     return clean;
   }
 
