@@ -673,37 +673,102 @@ static int length_before(struct vp *v, uint64_t end, acceptor accept, void *cont
   return best;
 }
 
+/* One in/out/ins/outs instruction, as the double needs it to describe an I/O intercept. */
+struct io_insn {
+  int length, in, size, string, rep, address_size;
+  int port; /* the immediate port, or -1 for the DX forms */
+};
+
+static int decode_io(const uint8_t *b, int n, enum mode mode, struct io_insn *out) {
+  int i = 0, opsize16 = mode == REAL16, rep = 0;
+  int address_size = mode == LONG64 ? 8 : mode == PROT32 ? 4 : 2;
+  for (; i < n; i++) {
+    uint8_t p = b[i];
+    if (p == 0x66) {
+      opsize16 = mode != REAL16;
+    } else if (p == 0x67) {
+      address_size = mode == LONG64 ? 4 : mode == PROT32 ? 2 : 4;
+    } else if (p == 0xF3 || p == 0xF2) {
+      rep = 1;
+    } else if (p == 0x26 || p == 0x2E || p == 0x36 || p == 0x3E || p == 0x64 || p == 0x65 || p == 0xF0) {
+      continue;
+    } else {
+      break;
+    }
+  }
+  if (mode == LONG64 && i < n && (b[i] & 0xF0) == 0x40) {
+    i++;
+  }
+  if (i >= n) {
+    return 0;
+  }
+  uint8_t op = b[i++];
+  out->port = -1;
+  if (op >= 0xE4 && op <= 0xE7) {
+    if (i >= n) {
+      return 0;
+    }
+    out->port = b[i++];
+    out->string = 0;
+  } else if (op >= 0xEC && op <= 0xEF) {
+    out->string = 0;
+  } else if (op >= 0x6C && op <= 0x6F) {
+    out->string = 1;
+  } else {
+    return 0;
+  }
+  out->in = (op & 2) == 0;
+  out->size = (op & 1) ? (opsize16 ? 2 : 4) : 1;
+  out->rep = rep && out->string;
+  out->address_size = address_size;
+  out->length = i;
+  return i;
+}
+
 struct io_context {
   int in, size, port;
   uint64_t rdx;
   enum mode mode;
+  struct io_insn found;
 };
+
+static int io_matches(const struct io_insn *d, const struct io_context *io) {
+  int port = d->port >= 0 ? d->port : (int) (io->rdx & 0xFFFF);
+  return d->in == io->in && d->size == io->size && port == io->port;
+}
 
 static int accept_io(const uint8_t *b, int length, void *c) {
   struct io_context *io = c;
-  int i = 0, opsize16 = io->mode == REAL16;
-  if (b[0] == 0x66) {
-    opsize16 = !opsize16;
-    i++;
-  }
-  if (i >= length) {
+  struct io_insn d;
+  if (decode_io(b, length, io->mode, &d) != length || !io_matches(&d, io)) {
     return 0;
   }
-  uint8_t op = b[i++];
-  int in, size, port;
-  if (op >= 0xEC && op <= 0xEF && i == length) {
-    port = (int) (io->rdx & 0xFFFF);
-  } else if (op >= 0xE4 && op <= 0xE7 && i + 1 == length) {
-    port = b[i];
-  } else {
-    return 0;
+  io->found = d;
+  return 1;
+}
+
+static int write_guest(struct vp *v, uint64_t linear, const uint8_t *buffer, int count) {
+  int copied = 0;
+  while (copied < count) {
+    struct kvm_translation t = {.linear_address = linear + (uint64_t) copied};
+    if (kvm(v->fd, KVM_TRANSLATE, &t) < 0 || !t.valid) {
+      break;
+    }
+    struct region *r = region_of(v->partition, t.physical_address);
+    if (!r) {
+      break;
+    }
+    uint64_t page_left = 4096 - (t.physical_address & 4095);
+    uint64_t n = (uint64_t) (count - copied);
+    n = n < page_left ? n : page_left;
+    memcpy((void *) (uintptr_t) (r->uaddr + t.physical_address - r->gpa), buffer + copied, n);
+    copied += (int) n;
   }
-  in = (op & 2) == 0;
-  size = (op & 1) ? (opsize16 ? 2 : 4) : 1;
-  if (size == 1 && b[0] == 0x66) {
-    return 0;
-  }
-  return in == io->in && size == io->size && port == io->port;
+  return copied;
+}
+
+static uint64_t address_mask(int address_size) {
+  return address_size == 8 ? ~0ull : address_size == 4 ? 0xFFFFFFFFull : 0xFFFFull;
 }
 
 struct store_context {
@@ -881,60 +946,113 @@ static int io_exit(struct vp *v, struct hv_message *m) {
   struct kvm_sregs sregs;
   int in = run->io.direction == KVM_EXIT_IO_IN;
   int size = run->io.size, port = run->io.port;
+  uint32_t count = run->io.count;
   uint64_t out_data = 0;
   if (!in) {
     memcpy(&out_data, (uint8_t *) run + run->io.data_offset, (size_t) size);
   }
-  if (run->io.count != 1) {
-    fprintf(stderr, "mshv double: string I/O (count %u) is not supported\n", run->io.count);
-    return fail(EIO);
-  }
   if (kvm(v->fd, KVM_GET_REGS, &before) < 0 || kvm(v->fd, KVM_GET_SREGS, &sregs) < 0) {
     return -1;
   }
+  enum mode mode = mode_of(&sregs);
+  struct io_context io = {in, size, port, before.rdx, mode, {0}};
+  uint8_t bytes[15];
+  /* An in stops before the instruction (KVM writes the data, and moves on, at the next run). */
+  struct io_insn insn = {0};
+  uint64_t start = before.rip;
+  int decoded = in && decode_io(bytes, read_guest(v, linear_rip(&sregs, start), bytes, 15), mode, &insn) > 0
+      && io_matches(&insn, &io);
+  if (in && !decoded) {
+    fprintf(stderr, "mshv double: no in instruction at RIP 0x%llx\n", (unsigned long long) start);
+    return fail(EIO);
+  }
+  /* A string in stores count items at ES:RDI when KVM completes it: keep what they overwrite. */
+  uint8_t saved[4096];
+  uint64_t saved_at = 0;
+  int saved_bytes = 0;
+  int direction = (before.rflags & (1u << 10)) ? -1 : 1;
+  if (in && insn.string) {
+    uint64_t span = (uint64_t) count * (uint64_t) size;
+    uint64_t low = direction > 0 ? before.rdi : before.rdi - span + (uint64_t) size;
+    saved_at = (mode == LONG64 ? 0 : sregs.es.base) + (low & address_mask(insn.address_size));
+    saved_bytes = span <= sizeof saved ? read_guest(v, saved_at, saved, (int) span) : 0;
+  }
   if (in) {
-    memset((uint8_t *) run + run->io.data_offset, 0, (size_t) size);
+    memset((uint8_t *) run + run->io.data_offset, 0, (size_t) count * (size_t) size);
   }
   if (complete_kvm_exit(v) < 0 || kvm(v->fd, KVM_GET_REGS, &after) < 0) {
     return -1;
   }
-  uint64_t rip = before.rip;
-  int length;
-  if (after.rip != before.rip) {
-    length = (int) (after.rip - before.rip);
-  } else {
-    /* KVM's emulator completed the out before exiting: find where it began. */
-    struct io_context io = {in, size, port, before.rdx, mode_of(&sregs)};
-    length = length_before(v, linear_rip(&sregs, after.rip), accept_io, &io);
-    if (length == 0) {
-      fprintf(stderr, "mshv double: cannot find the I/O instruction before RIP 0x%llx\n", (unsigned long long) after.rip);
-      return fail(EIO);
-    }
-    rip = after.rip - (uint64_t) length;
+  if (saved_bytes > 0) {
+    write_guest(v, saved_at, saved, saved_bytes);
   }
-  /* Back to the instruction, registers as before it: the VMM completes it. */
-  before.rip = rip;
-  if (kvm(v->fd, KVM_SET_REGS, &before) < 0) {
+  if (!in) {
+    if (after.rip != before.rip) {
+      start = before.rip; /* KVM moved on only now: it stopped before the out */
+      int n = read_guest(v, linear_rip(&sregs, start), bytes, 15);
+      if (decode_io(bytes, n, mode, &insn) == 0 || !io_matches(&insn, &io)) {
+        fprintf(stderr, "mshv double: no out instruction at RIP 0x%llx\n", (unsigned long long) start);
+        return fail(EIO);
+      }
+    } else if (decode_io(bytes, read_guest(v, linear_rip(&sregs, after.rip), bytes, 15), mode, &insn) > 0
+               && io_matches(&insn, &io) && insn.rep) {
+      /* KVM's emulator leaves RIP on a rep outs after each item, even the last (RCX 0): the
+       * next entry finds nothing left to do and moves on. */
+      start = after.rip;
+    } else {
+      /* KVM's emulator completed the out before exiting: find where it began. */
+      int length = length_before(v, linear_rip(&sregs, after.rip), accept_io, &io);
+      if (length == 0) {
+        fprintf(stderr, "mshv double: cannot find the I/O instruction before RIP 0x%llx (port 0x%x, size %d, count %u, RIP at exit 0x%llx, RCX 0x%llx -> 0x%llx, RSI 0x%llx -> 0x%llx)\n",
+                (unsigned long long) after.rip, port, size, count, (unsigned long long) before.rip,
+                (unsigned long long) before.rcx, (unsigned long long) after.rcx,
+                (unsigned long long) before.rsi, (unsigned long long) after.rsi);
+        return fail(EIO);
+      }
+      insn = io.found;
+      start = after.rip - (uint64_t) length;
+    }
+  }
+  /* Back to the instruction with the registers it started with: the VMM completes it. */
+  struct kvm_regs pre = in && !insn.string ? before : after;
+  if (in && !insn.string) {
+    pre.rax = before.rax;
+  }
+  if (insn.string) {
+    uint64_t moved = (uint64_t) count * (uint64_t) size;
+    uint64_t mask = address_mask(insn.address_size);
+    __u64 *index = in ? &pre.rdi : &pre.rsi;
+    uint64_t value = direction > 0 ? *index - moved : *index + moved;
+    *index = (*index & ~mask) | (value & mask);
+    if (insn.rep) {
+      pre.rcx = (pre.rcx & ~mask) | ((pre.rcx + count) & mask);
+    }
+  } else if (!in) {
+    pre = before;
+  }
+  pre.rip = start;
+  if (kvm(v->fd, KVM_SET_REGS, &pre) < 0) {
     return -1;
   }
-  struct hv_x64_io_port_intercept_message *io = (void *) m->payload;
+  struct hv_x64_io_port_intercept_message *msg = (void *) m->payload;
   m->header.message_type = HVMSG_X64_IO_PORT_INTERCEPT;
-  m->header.payload_size = sizeof *io;
-  fill_header(v, &before, &sregs, rip, length, in ? HV_INTERCEPT_ACCESS_READ : HV_INTERCEPT_ACCESS_WRITE, &io->header);
-  io->port_number = (uint16_t) port;
-  io->access_info = (uint8_t) (size & HV_IO_ACCESS_SIZE_MASK);
-  io->rax = before.rax;
-  if (!in) {
+  m->header.payload_size = sizeof *msg;
+  fill_header(v, &pre, &sregs, start, insn.length, in ? HV_INTERCEPT_ACCESS_READ : HV_INTERCEPT_ACCESS_WRITE, &msg->header);
+  msg->port_number = (uint16_t) port;
+  msg->access_info = (uint8_t) ((size & HV_IO_ACCESS_SIZE_MASK) | (insn.string ? HV_IO_ACCESS_STRING_OP : 0)
+                                | (insn.rep ? HV_IO_ACCESS_REP_PREFIX : 0));
+  msg->rax = pre.rax;
+  if (!in && !insn.string) {
     /* The value is RAX's low bytes, as the guest wrote it. */
     uint64_t mask = size == 4 ? 0xFFFFFFFFu : size == 2 ? 0xFFFFu : 0xFFu;
-    io->rax = (before.rax & ~mask) | (out_data & mask);
+    msg->rax = (pre.rax & ~mask) | (out_data & mask);
   }
-  copy_instruction(v, &sregs, rip, io->instruction_bytes, &io->instruction_byte_count);
-  to_hv_segment(&sregs.ds, &io->ds_segment);
-  to_hv_segment(&sregs.es, &io->es_segment);
-  io->rcx = before.rcx;
-  io->rsi = before.rsi;
-  io->rdi = before.rdi;
+  copy_instruction(v, &sregs, start, msg->instruction_bytes, &msg->instruction_byte_count);
+  to_hv_segment(&sregs.ds, &msg->ds_segment);
+  to_hv_segment(&sregs.es, &msg->es_segment);
+  msg->rcx = pre.rcx;
+  msg->rsi = pre.rsi;
+  msg->rdi = pre.rdi;
   return 0;
 }
 

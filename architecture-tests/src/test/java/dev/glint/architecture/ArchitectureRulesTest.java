@@ -60,6 +60,9 @@ class ArchitectureRulesTest {
         glint.contain("dev.glint.hv.kvm.internal.KvmHypervisorProvider"),
         "hv-kvm classes not imported");
     org.junit.jupiter.api.Assertions.assertTrue(
+        glint.contain("dev.glint.hv.mshv.internal.MshvHypervisorProvider"),
+        "hv-mshv classes not imported");
+    org.junit.jupiter.api.Assertions.assertTrue(
         glint.contain("dev.glint.x86.decoder.Decoder"), "x86-decoder classes not imported");
     org.junit.jupiter.api.Assertions.assertTrue(
         glint.contain("dev.glint.sandbox.Sandbox"), "sandbox classes not imported");

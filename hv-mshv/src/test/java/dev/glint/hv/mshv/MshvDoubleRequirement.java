@@ -41,7 +41,7 @@ public final class MshvDoubleRequirement implements LauncherSessionListener {
   }
 
   /** {@return whether /dev/kvm opens for reading and writing} */
-  static boolean kvmOpens() {
+  public static boolean kvmOpens() {
     try (FileChannel channel =
         FileChannel.open(Path.of("/dev/kvm"), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
       return true;

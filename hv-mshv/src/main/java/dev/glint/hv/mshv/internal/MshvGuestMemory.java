@@ -129,11 +129,19 @@ final class MshvGuestMemory implements GuestMemory {
 
   private void rewrite(MemorySegment memory, long offset, long length) {
     if (image != null) {
-      image.copyInto(memory, offset, length);
+      image.restoreInto(memory, offset, length);
     } else {
-      memory.asSlice(offset, length).fill((byte) 0);
+      long page = Partition.PAGE_SIZE;
+      for (long at = offset; at < offset + length; at += page) {
+        // Only pages that are not zero already: a comparison reads, a fill writes every page.
+        if (MemorySegment.mismatch(memory, at, at + page, ZERO_PAGE, 0, page) != -1) {
+          memory.asSlice(at, page).fill((byte) 0);
+        }
+      }
     }
   }
+
+  private static final MemorySegment ZERO_PAGE = Arena.global().allocate(Partition.PAGE_SIZE);
 
   @Override
   public void close() {

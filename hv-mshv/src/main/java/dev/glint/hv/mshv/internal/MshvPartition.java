@@ -10,6 +10,7 @@ import dev.glint.hv.Vcpu;
 import dev.glint.hv.mshv.internal.sys.Libc;
 import dev.glint.hv.mshv.internal.sys.Mshv;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.BitSet;
 import java.util.List;
 import java.util.Map;
@@ -189,6 +190,40 @@ final class MshvPartition implements Partition {
               .formatted(describe(), mapping.guestAddress(), mapping.size()));
     }
     regions.remove(mapping.guestAddress());
+  }
+
+  /** {@return the host memory behind {@code gpa}, or null when no mapping backs it} */
+  private MemorySegment hostAt(long gpa) {
+    Map.Entry<Long, Region> entry = regions.floorEntry(gpa);
+    if (entry == null || !entry.getValue().mapping().contains(gpa)) {
+      return null;
+    }
+    Region region = entry.getValue();
+    return region.host().asSlice(gpa - region.mapping().guestAddress());
+  }
+
+  /** {@return the byte at {@code gpa}, or -1 when no mapping backs it} */
+  synchronized int readGuestByte(long gpa) {
+    MemorySegment host = hostAt(gpa);
+    return host == null ? -1 : Byte.toUnsignedInt(host.get(ValueLayout.JAVA_BYTE, 0));
+  }
+
+  /** {@return the 8 bytes at {@code gpa}, or -1 when no mapping backs them all} */
+  synchronized long readGuestLong(long gpa) {
+    MemorySegment host = hostAt(gpa);
+    return host == null || host.byteSize() < 8 ? -1 : host.get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
+  }
+
+  /** Writes a byte at {@code gpa} if a writable mapping backs it. {@return whether it did} */
+  synchronized boolean writeGuestByte(long gpa, byte value) {
+    Map.Entry<Long, Region> entry = regions.floorEntry(gpa);
+    if (entry == null
+        || !entry.getValue().mapping().contains(gpa)
+        || !entry.getValue().mapping().flags().contains(MemoryFlag.WRITE)) {
+      return false;
+    }
+    hostAt(gpa).set(ValueLayout.JAVA_BYTE, 0, value);
+    return true;
   }
 
   @Override

@@ -48,8 +48,30 @@ final class MshvVcpu implements Vcpu {
   private enum Pending {
     NONE,
     IO_IN,
+    STRING_IN,
     MMIO_READ
   }
+
+  /**
+   * The string I/O instruction the last message described: its registers before this item, the
+   * address size, and where RIP goes when it is done.
+   */
+  private record StringIo(
+      boolean in,
+      int size,
+      boolean rep,
+      long mask,
+      int step,
+      long segmentBase,
+      long rcx,
+      long rsi,
+      long rdi,
+      long rip,
+      long nextRip,
+      SpecialRegisters special) {}
+
+  /** The most items {@link #settle()} completes with zeros before giving up on a string in. */
+  private static final long MAX_SETTLE_ITEMS = 1 << 20;
 
   private static final int VP_INDEX = 0;
   private static final int MAX_INSTRUCTION_LENGTH = 15;
@@ -70,6 +92,7 @@ final class MshvVcpu implements Vcpu {
   private long pendingNextRip;
   private long pendingRax;
   private MmioInstruction pendingLoad;
+  private StringIo pendingString;
 
   private MshvVcpu(MshvPartition partition, int fd, Arena arena, MshvHost host) {
     this.partition = partition;
@@ -227,7 +250,7 @@ final class MshvVcpu implements Vcpu {
         throw new IllegalStateException(
             "the last exit, %s, is not answered; call %s before running again"
                 .formatted(
-                    lastExit, pending == Pending.IO_IN ? "completeIoIn" : "completeMmioRead"));
+                    lastExit, pending == Pending.MMIO_READ ? "completeMmioRead" : "completeIoIn"));
       }
       while (true) {
         if (kicker.consumeInterrupt()) {
@@ -243,7 +266,11 @@ final class MshvVcpu implements Vcpu {
         if (result < 0) {
           throw MshvErrors.failure("MSHV_RUN_VP", -result, describe());
         }
-        return exit(decode());
+        VcpuExit exit = decode();
+        if (exit != null) {
+          return exit(exit);
+        }
+        // A rep string I/O with nothing left to do: completed, the guest runs on.
       }
     } finally {
       kicker.leave();
@@ -290,20 +317,17 @@ final class MshvVcpu implements Vcpu {
     int size = info & 0x7;
     int length = instructionLength();
     long rip = HvMessage.rip(message);
-    if ((info & (HvMessage.HV_IO_ACCESS_STRING_OP | HvMessage.HV_IO_ACCESS_REP_PREFIX)) != 0) {
-      return new VcpuExit.InternalError(
-          Integer.toUnsignedLong(HvMessage.HVMSG_X64_IO_PORT_INTERCEPT),
-          "string I/O (ins/outs) at port 0x%x, RIP 0x%x: the mshv backend completes only in and out"
-              .formatted(port, rip));
-    }
     if ((size != 1 && size != 2 && size != 4) || length == 0) {
       return new VcpuExit.InternalError(
           Integer.toUnsignedLong(HvMessage.HVMSG_X64_IO_PORT_INTERCEPT),
           "HVMSG_X64_IO_PORT_INTERCEPT that Glint cannot decode: port 0x%x, access info 0x%x, instruction length %d"
               .formatted(port, info, HvMessage.instructionLength(message)));
     }
-    long rax = HvMessage.ioRax(message);
     long next = nextRip(rip, length);
+    if ((info & HvMessage.HV_IO_ACCESS_STRING_OP) != 0) {
+      return stringIo(port, size, (info & HvMessage.HV_IO_ACCESS_REP_PREFIX) != 0, rip, next);
+    }
+    long rax = HvMessage.ioRax(message);
     if (HvMessage.accessType(message) == HvMessage.HV_INTERCEPT_ACCESS_WRITE) {
       setRip(next);
       return new VcpuExit.IoOut(port, size, rax & mask(size));
@@ -313,6 +337,159 @@ final class MshvVcpu implements Vcpu {
     pendingRax = rax;
     pendingNextRip = next;
     return new VcpuExit.IoIn(port, size);
+  }
+
+  /**
+   * One item of {@code ins}/{@code outs}: the VMM moves the data between the port and guest memory
+   * (through the guest's page tables, {@link MshvGuestAccess}), steps RSI or RDI, counts RCX down
+   * for {@code rep}, and leaves RIP on the instruction while items are left, so the next run
+   * intercepts the next item. {@return the exit, or null when a {@code rep} has nothing to do}
+   */
+  private VcpuExit stringIo(int port, int size, boolean rep, long rip, long next) {
+    byte[] bytes = HvMessage.ioInstructionBytes(message);
+    CpuMode mode = mode();
+    int addressSize =
+        switch (mode) {
+          case LONG_64 -> 8;
+          case PROTECTED_32 -> 4;
+          case REAL_16 -> 2;
+        };
+    int segmentPrefix = 0;
+    for (byte b : bytes) {
+      int prefix = Byte.toUnsignedInt(b);
+      if (prefix == 0x67) {
+        addressSize = mode == CpuMode.LONG_64 ? 4 : mode == CpuMode.PROTECTED_32 ? 2 : 4;
+      } else if (prefix == 0x26
+          || prefix == 0x2E
+          || prefix == 0x36
+          || prefix == 0x3E
+          || prefix == 0x64
+          || prefix == 0x65) {
+        segmentPrefix = prefix;
+      } else if (prefix != 0x66 && prefix != 0xF2 && prefix != 0xF3 && prefix != 0xF0) {
+        break;
+      }
+    }
+    boolean in = HvMessage.accessType(message) == HvMessage.HV_INTERCEPT_ACCESS_READ;
+    long mask = addressSize == 8 ? -1L : (1L << (8 * addressSize)) - 1;
+    int step = (HvMessage.rflags(message) & (1L << 10)) != 0 ? -size : size;
+    SpecialRegisters special = specialRegistersNow();
+    // ins always stores through ES; outs reads through DS unless a prefix names another segment.
+    Segment segment =
+        in
+            ? special.es()
+            : switch (segmentPrefix) {
+              case 0x26 -> special.es();
+              case 0x2E -> special.cs();
+              case 0x36 -> special.ss();
+              case 0x64 -> special.fs();
+              case 0x65 -> special.gs();
+              default -> special.ds();
+            };
+    long base =
+        mode == CpuMode.LONG_64 && (in || (segmentPrefix != 0x64 && segmentPrefix != 0x65))
+            ? 0 // long mode ignores the bases of all segments but FS and GS
+            : segment.base();
+    StringIo string =
+        new StringIo(
+            in,
+            size,
+            rep,
+            mask,
+            step,
+            base,
+            HvMessage.ioRcx(message),
+            HvMessage.ioRsi(message),
+            HvMessage.ioRdi(message),
+            rip,
+            next,
+            special);
+    if (rep && (string.rcx() & mask) == 0) {
+      setRip(next);
+      return null;
+    }
+    if (in) {
+      pending = Pending.STRING_IN;
+      pendingString = string;
+      return new VcpuExit.IoIn(port, size);
+    }
+    long source = base + (string.rsi() & mask);
+    Long data = MshvGuestAccess.read(partition, special, source, size);
+    if (data == null) {
+      return new VcpuExit.InternalError(
+          Integer.toUnsignedLong(HvMessage.HVMSG_X64_IO_PORT_INTERCEPT),
+          "outs at RIP 0x%x reads linear address 0x%x, which no mapping backs through the guest's page tables"
+              .formatted(rip, source));
+    }
+    long rcx = rep ? merge(string.rcx(), string.rcx() - 1, mask) : string.rcx();
+    finishStringItem(
+        6, merge(string.rsi(), string.rsi() + step, mask), rcx, string.rip(), string, 1);
+    return new VcpuExit.IoOut(port, size, data);
+  }
+
+  private static long merge(long old, long value, long mask) {
+    return (old & ~mask) | (value & mask);
+  }
+
+  /**
+   * Writes the index register ({@code indexEncoding}: 6 RSI, 7 RDI), RCX and RIP after {@code
+   * items} items: RIP stays on the instruction while a {@code rep} has items left.
+   */
+  private void finishStringItem(
+      int indexEncoding, long index, long rcx, long rip, StringIo string, long items) {
+    boolean done = !string.rep() || (rcx & string.mask()) == 0;
+    calls.put(0, HvRegisters.generalRegisterName(indexEncoding), index);
+    calls.put(1, HvRegisters.generalRegisterName(1), rcx);
+    calls.put(2, HvRegisters.HV_X64_REGISTER_RIP, done ? string.nextRip() : rip);
+    int result = calls.set(3);
+    if (result < 0) {
+      errno[0] = -result;
+      throw hypercallFailure(
+          "HvCallSetVpRegisters",
+          "completing %d string I/O item(s) at RIP 0x%x".formatted(items, rip));
+    }
+  }
+
+  /**
+   * Answers the pending string {@code in} item with {@code value}; when settling, the rest with 0.
+   */
+  private void answerStringIn(long value, boolean settling) {
+    StringIo string = pendingString;
+    long rdi = string.rdi();
+    long rcx = string.rcx();
+    long items = 0;
+    do {
+      long target = string.segmentBase() + (rdi & string.mask());
+      if (!MshvGuestAccess.write(partition, string.special(), target, string.size(), value)) {
+        pending = Pending.NONE;
+        pendingString = null;
+        throw MshvErrors.fault(
+            "HVMSG_X64_IO_PORT_INTERCEPT",
+            "%s: ins at RIP 0x%x stores to linear address 0x%x, which no writable mapping backs through the guest's page tables"
+                .formatted(describe(), string.rip(), target));
+      }
+      items++;
+      rdi = merge(rdi, rdi + string.step(), string.mask());
+      rcx = string.rep() ? merge(rcx, rcx - 1, string.mask()) : rcx;
+      value = 0;
+      if (settling && items > MAX_SETTLE_ITEMS) {
+        throw new IllegalStateException(
+            describe()
+                + ": the guest's rep ins still needs %d items; the vCPU cannot be settled"
+                    .formatted(rcx & string.mask()));
+      }
+    } while (settling && string.rep() && (rcx & string.mask()) != 0);
+    finishStringItem(7, rdi, rcx, string.rip(), string, items);
+    pending = Pending.NONE;
+    pendingString = null;
+  }
+
+  private SpecialRegisters specialRegistersNow() {
+    SpecialRegisters special = calls.readSpecial(errno);
+    if (special == null) {
+      throw hypercallFailure("HvCallGetVpRegisters", "reading the special registers");
+    }
+    return special;
   }
 
   /** {@return RIP after an instruction of {@code length} bytes, wrapped as the mode wraps it} */
@@ -423,6 +600,10 @@ final class MshvVcpu implements Vcpu {
   public void completeIoIn(long value) {
     enter();
     try {
+      if (pending == Pending.STRING_IN) {
+        answerStringIn(value, false);
+        return;
+      }
       if (pending != Pending.IO_IN) {
         throw notPending("IoIn");
       }
@@ -487,6 +668,8 @@ final class MshvVcpu implements Vcpu {
   private void settleNow() {
     if (pending == Pending.IO_IN) {
       answerIoIn(0);
+    } else if (pending == Pending.STRING_IN) {
+      answerStringIn(0, true);
     } else if (pending == Pending.MMIO_READ) {
       answerMmioRead(0);
     }

@@ -136,6 +136,14 @@ public final class HvMessage {
   private static final long IO_ACCESS =
       PAYLOAD + IO_PORT_INTERCEPT.byteOffset(groupElement("access_info"));
   private static final long IO_RAX = PAYLOAD + IO_PORT_INTERCEPT.byteOffset(groupElement("rax"));
+  private static final long IO_COUNT =
+      PAYLOAD + IO_PORT_INTERCEPT.byteOffset(groupElement("instruction_byte_count"));
+  private static final long IO_BYTES =
+      PAYLOAD + IO_PORT_INTERCEPT.byteOffset(groupElement("instruction_bytes"));
+  private static final long IO_RCX = PAYLOAD + IO_PORT_INTERCEPT.byteOffset(groupElement("rcx"));
+  private static final long IO_RSI = PAYLOAD + IO_PORT_INTERCEPT.byteOffset(groupElement("rsi"));
+  private static final long IO_RDI = PAYLOAD + IO_PORT_INTERCEPT.byteOffset(groupElement("rdi"));
+  private static final long RFLAGS = PAYLOAD + INTERCEPT_HEADER.byteOffset(groupElement("rflags"));
 
   private HvMessage() {}
 
@@ -195,6 +203,34 @@ public final class HvMessage {
   /** {@return an I/O intercept's {@code rax}} */
   public static long ioRax(MemorySegment message) {
     return message.get(JAVA_LONG_UNALIGNED, IO_RAX);
+  }
+
+  /** {@return the intercept header's {@code rflags}} */
+  public static long rflags(MemorySegment message) {
+    return message.get(JAVA_LONG_UNALIGNED, RFLAGS);
+  }
+
+  /** {@return an I/O intercept's instruction bytes, at most 16 whatever the count says} */
+  public static byte[] ioInstructionBytes(MemorySegment message) {
+    int count = Math.min(16, Byte.toUnsignedInt(message.get(JAVA_BYTE, IO_COUNT)));
+    byte[] bytes = new byte[count];
+    MemorySegment.copy(message, JAVA_BYTE, IO_BYTES, bytes, 0, count);
+    return bytes;
+  }
+
+  /** {@return an I/O intercept's {@code rcx}} */
+  public static long ioRcx(MemorySegment message) {
+    return message.get(JAVA_LONG_UNALIGNED, IO_RCX);
+  }
+
+  /** {@return an I/O intercept's {@code rsi}} */
+  public static long ioRsi(MemorySegment message) {
+    return message.get(JAVA_LONG_UNALIGNED, IO_RSI);
+  }
+
+  /** {@return an I/O intercept's {@code rdi}} */
+  public static long ioRdi(MemorySegment message) {
+    return message.get(JAVA_LONG_UNALIGNED, IO_RDI);
   }
 
   /** {@return the name of a message type, or its hexadecimal value} */
