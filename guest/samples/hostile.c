@@ -38,6 +38,14 @@
  *                                     triple fault)
  *   CliHlt() -> i32                   cli; hlt, forever: #GP at CPL 3; at CPL 0 a halt exit
  *   Spin() -> i32                     loops forever without an exit: only a timeout ends it
+ *   StringOut(i32 port, i32 count) -> i32
+ *                                     sets its result to count (the return record is written at
+ *                                     once), then `rep outsb` count bytes to `port`: to RETURN the
+ *                                     first item ends the call with the vCPU left in the middle of
+ *                                     a string instruction, which the next call must not see
+ *   StringIn(i32 port, i32 count) -> i32
+ *                                     `rep insb` count bytes from `port` into the heap: the ABI has
+ *                                     no input ports
  */
 #include <glint.h>
 
@@ -209,6 +217,23 @@ static void spin(const glint_args *a, glint_result *r) {
   for (;;) __asm__ volatile("" ::: "memory");
 }
 
+static void string_out(const glint_args *a, glint_result *r) {
+  glint_result_i32(r, glint_arg_i32(a, 1));
+  const void *from = (const void *)(uintptr_t)glint_descriptor_page()->output_addr;
+  uint64_t n = (uint32_t)glint_arg_i32(a, 1);
+  __asm__ volatile("rep outsb"
+                   : "+S"(from), "+c"(n)
+                   : "d"((uint16_t)glint_arg_i32(a, 0))
+                   : "memory");
+}
+
+static void string_in(const glint_args *a, glint_result *r) {
+  void *to = (void *)(uintptr_t)glint_descriptor_page()->heap_addr;
+  uint64_t n = (uint32_t)glint_arg_i32(a, 1);
+  __asm__ volatile("rep insb" : "+D"(to), "+c"(n) : "d"((uint16_t)glint_arg_i32(a, 0)) : "memory");
+  glint_result_i32(r, 0);
+}
+
 void glint_init(void) {
   static const glint_type i32[] = {GLINT_I32}, i32_i32[] = {GLINT_I32, GLINT_I32},
                           i64[] = {GLINT_I64}, i64_i32[] = {GLINT_I64, GLINT_I32};
@@ -228,4 +253,6 @@ void glint_init(void) {
   glint_register("LgdtGarbage", GLINT_I32, 0, NULL, lgdt_garbage);
   glint_register("CliHlt", GLINT_I32, 0, NULL, cli_hlt);
   glint_register("Spin", GLINT_I32, 0, NULL, spin);
+  glint_register("StringOut", GLINT_I32, 2, i32_i32, string_out);
+  glint_register("StringIn", GLINT_I32, 2, i32_i32, string_in);
 }

@@ -65,11 +65,45 @@ class ArchitectureRulesTest {
     org.junit.jupiter.api.Assertions.assertTrue(
         glint.contain("dev.glint.x86.decoder.Decoder"), "x86-decoder classes not imported");
     org.junit.jupiter.api.Assertions.assertTrue(
+        glint.contain("dev.glint.hv.emulated.internal.EmulatedHypervisorProvider"),
+        "hv-emulated classes not imported");
+    org.junit.jupiter.api.Assertions.assertTrue(
         glint.contain("dev.glint.sandbox.Sandbox"), "sandbox classes not imported");
     org.junit.jupiter.api.Assertions.assertTrue(
         glint.contain("dev.glint.demo.DemoServer"), "demo classes not imported");
     org.junit.jupiter.api.Assertions.assertTrue(
         glint.contain("dev.glint.cli.GlintCli"), "cli classes not imported");
+    org.junit.jupiter.api.Assertions.assertTrue(
+        glint.contain("dev.glint.differential.DifferentialTester"),
+        "differential-tests classes not imported");
+  }
+
+  @Test
+  void theDifferentialTestsReachBackendsThroughTheSpiOnly() {
+    classes()
+        .that()
+        .resideInAPackage("dev.glint.differential..")
+        .should()
+        .onlyDependOnClassesThat()
+        .resideInAnyPackage(
+            "dev.glint.differential..",
+            "dev.glint.hv",
+            "dev.glint.hv.spi",
+            "dev.glint.hv.x86",
+            "dev.glint.x86.decoder",
+            "java..")
+        .because(
+            "the differential tests compare backends as any user sees them: found through"
+                + " ServiceLoader, driven through the SPI (design.md)")
+        .check(glint);
+    noClasses()
+        .that()
+        .resideOutsideOfPackage("dev.glint.differential..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("dev.glint.differential..")
+        .because("the differential tests are a test harness nothing else depends on")
+        .check(glint);
   }
 
   /** The applications: the demo server and the command line. */

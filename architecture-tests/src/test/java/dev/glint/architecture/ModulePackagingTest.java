@@ -23,6 +23,9 @@ class ModulePackagingTest {
 
   private static final String KVM_PROVIDER = "dev.glint.hv.kvm.internal.KvmHypervisorProvider";
 
+  private static final String EMULATED_PROVIDER =
+      "dev.glint.hv.emulated.internal.EmulatedHypervisorProvider";
+
   @Test
   void backendModuleExportsNothingAndProvidesTheService() throws Exception {
     ModuleDescriptor kvm = descriptorOf(Class.forName(KVM_PROVIDER));
@@ -57,6 +60,32 @@ class ModulePackagingTest {
     List<String> names =
         ServiceLoader.load(HypervisorProvider.class).stream().map(p -> p.type().getName()).toList();
     assertTrue(names.contains(MSHV_PROVIDER), "META-INF/services lists " + names);
+  }
+
+  @Test
+  void emulatedBackendExportsNothingProvidesTheServiceAndIsFoundOnTheClassPath() throws Exception {
+    ModuleDescriptor emulated = descriptorOf(Class.forName(EMULATED_PROVIDER));
+    assertEquals("dev.glint.hv.emulated", emulated.name());
+    assertTrue(
+        emulated.exports().isEmpty(), "a backend exports nothing, found " + emulated.exports());
+    assertEquals(
+        Set.of(EMULATED_PROVIDER),
+        emulated.provides().stream()
+            .filter(p -> p.service().equals(HypervisorProvider.class.getName()))
+            .flatMap(p -> p.providers().stream())
+            .collect(Collectors.toSet()));
+    List<HypervisorProvider> providers =
+        ServiceLoader.load(HypervisorProvider.class).stream().map(p -> p.get()).toList();
+    HypervisorProvider found =
+        providers.stream().filter(p -> p.name().equals("emulated")).findFirst().orElseThrow();
+    for (HypervisorProvider other : providers) {
+      assertTrue(
+          other == found || other.priority() > found.priority(),
+          "the emulated backend has the lowest priority, but "
+              + other.name()
+              + " has "
+              + other.priority());
+    }
   }
 
   @Test
@@ -118,17 +147,28 @@ class ModulePackagingTest {
   }
 
   @Test
+  void theDifferentialTestsExportTheirRootPackageAndNameNoBackend() throws Exception {
+    ModuleDescriptor differential =
+        descriptorOf(Class.forName("dev.glint.differential.DifferentialTester"));
+    assertEquals("dev.glint.differential", differential.name());
+    assertEquals(Set.of("dev.glint.differential"), unqualifiedExports(differential));
+    assertNoBackendRequired(differential);
+  }
+
+  @Test
   void noModuleExportsAnInternalPackage() throws Exception {
     for (String type :
         List.of(
             "dev.glint.hv.spi.HypervisorProvider",
             KVM_PROVIDER,
+            EMULATED_PROVIDER,
             "dev.glint.x86.decoder.Decoder",
             "dev.glint.sandbox.Sandbox",
             "dev.glint.guest.SampleGuests",
             "dev.glint.hv.conformance.HypervisorConformanceTest",
             "dev.glint.demo.DemoServer",
-            "dev.glint.cli.GlintCli")) {
+            "dev.glint.cli.GlintCli",
+            "dev.glint.differential.DifferentialTester")) {
       ModuleDescriptor module = descriptorOf(Class.forName(type));
       for (ModuleDescriptor.Exports exports : module.exports()) {
         assertTrue(

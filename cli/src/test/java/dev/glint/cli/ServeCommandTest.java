@@ -88,8 +88,46 @@ class ServeCommandTest {
   }
 
   @Test
-  void withoutAHypervisorItSaysWhatIsMissingAndExitsOne() throws Exception {
-    Process process = glint(List.of("-Dglint.hv.kvm.disable=true"), "serve", "--port", "0");
+  void withoutAHypervisorItServesOnTheEmulatedBackendAndSaysSo() throws Exception {
+    Process process =
+        glint(List.of("-Dglint.hv.kvm.disable=true"), "serve", "--port", "0", "--pool-size", "1");
+    try (BufferedReader out =
+            new BufferedReader(
+                new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        HttpClient client = HttpClient.newHttpClient()) {
+      String banner = out.readLine();
+      assertTrue(banner != null && banner.contains("backend emulated"), banner);
+      Matcher port = Pattern.compile("http://127\\.0\\.0\\.1:(\\d+) ").matcher(banner);
+      assertTrue(port.find(), banner);
+      URI base = URI.create("http://127.0.0.1:" + port.group(1));
+      HttpResponse<String> warm =
+          client.send(
+              HttpRequest.newBuilder(base.resolve("/hyperlight/hello-world/warm")).build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, warm.statusCode());
+      assertEquals("Hello, World!\n", warm.body());
+      String log = Files.readString(errors);
+      assertTrue(
+          log.contains(
+              "no hypervisor opens here (kvm: disabled by -Dglint.hv.kvm.disable=true); running on"
+                  + " the 'emulated' backend"),
+          log);
+      assertTrue(process.toHandle().destroy());
+      assertTrue(process.waitFor(30, TimeUnit.SECONDS), "no exit within 30 s of SIGTERM");
+      assertEquals(143, process.exitValue());
+    } finally {
+      process.destroyForcibly();
+    }
+  }
+
+  @Test
+  void withNoBackendAtAllItSaysWhatIsMissingAndExitsOne() throws Exception {
+    Process process =
+        glint(
+            List.of("-Dglint.hv.kvm.disable=true", "-Dglint.hv.emulated.disable=true"),
+            "serve",
+            "--port",
+            "0");
     assertTrue(process.waitFor(30, TimeUnit.SECONDS));
     String out = Files.readString(errors);
     assertEquals(1, process.exitValue(), out);
@@ -97,7 +135,10 @@ class ServeCommandTest {
     assertTrue(out.contains("glint serve: no hypervisor backend can be opened here:"), out);
     assertTrue(out.contains("  kvm: disabled by -Dglint.hv.kvm.disable=true"), out);
     assertTrue(
-        out.contains("The emulated backend, which would run anywhere, does not exist yet."), out);
+        out.contains(
+            "  emulated: the emulated backend is switched off by -Dglint.hv.emulated.disable=true"),
+        out);
+    assertTrue(out.contains("or its emulated backend, which runs anywhere"), out);
     assertTrue(!out.contains("Exception"), "a message, not a stack trace: " + out);
   }
 

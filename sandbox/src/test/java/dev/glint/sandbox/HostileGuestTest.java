@@ -215,6 +215,42 @@ class HostileGuestTest {
     }
   }
 
+  /**
+   * String I/O: {@code rep outsb} of 1 to 100,000 bytes to RETURN ends the call at its first item,
+   * with the vCPU in the middle of the instruction. The guest has desynchronized itself (its next
+   * items answer the next calls with the old result: its own lie, which the host cannot tell from
+   * an answer); {@code restore} must bring it back however much of the instruction is left, and
+   * {@code rep insb} reads a port the ABI does not have.
+   */
+  @ParameterizedTest
+  @EnumSource(PrivilegeLevel.class)
+  void stringIoIsHandledItemByItemAndRestoreEndsIt(PrivilegeLevel level) {
+    try (Sandbox sandbox = hostile(level);
+        Snapshot clean = sandbox.snapshot()) {
+      for (int count : new int[] {1, 2, 1000, 100_000}) {
+        assertEquals(count, sandbox.call("StringOut", ValueType.I32, 0x101, count));
+        // The guest resumes after its out, in its own function, which returns the same result.
+        assertEquals(count, sandbox.call("Ok", ValueType.I32, 41), "after StringOut " + count);
+        sandbox.restore(clean);
+        assertEquals(
+            42, sandbox.call("Ok", ValueType.I32, 41), "restored after StringOut " + count);
+      }
+      assertEquals(100_000, sandbox.call("StringOut", ValueType.I32, 0x101, 100_000));
+      try (Snapshot midway = sandbox.snapshot()) {
+        sandbox.restore(clean);
+        sandbox.restore(midway);
+      }
+      sandbox.restore(clean);
+      ProtocolViolationException in =
+          assertThrows(
+              ProtocolViolationException.class,
+              () -> sandbox.call("StringIn", ValueType.I32, 0x100, 1000));
+      assertTrue(in.getMessage().contains("read from I/O port 0x100"), in.getMessage());
+      sandbox.restore(clean);
+      assertEquals(42, sandbox.call("Ok", ValueType.I32, 41));
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(PrivilegeLevel.class)
   void anExhaustedHeapStaysExhaustedUntilRestored(PrivilegeLevel level) {

@@ -14,11 +14,11 @@ import java.util.stream.Collectors;
  * user can act on, before anything else starts.
  */
 final class Backends {
-  /** What to say where no backend opens: the one that would run anywhere is still to come. */
+  /** What to say where no backend opens: not even the emulated one, which runs anywhere. */
   static final String NO_EMULATOR =
-      "Glint needs a hypervisor: on Linux, KVM (/dev/kvm, readable and writable by this user; load"
-          + " kvm_intel, kvm_amd or kvm_pvm). The emulated backend, which would run anywhere, does"
-          + " not exist yet.";
+      "Glint needs a hypervisor (on Linux, KVM: /dev/kvm, readable and writable by this user; load"
+          + " kvm_intel, kvm_amd or kvm_pvm) or its emulated backend, which runs anywhere: put"
+          + " glint-hv-emulated on the module path, and do not set -Dglint.hv.emulated.disable=true.";
 
   private Backends() {}
 

@@ -279,7 +279,10 @@ final class DecoderEngine {
         case V, Z, Y, NATURAL -> {
           return false;
         }
-        case B -> anyByte = anyByte || s.method() != OperandSpec.Method.I;
+        case B ->
+            anyByte =
+                anyByte
+                    || (s.method() != OperandSpec.Method.I && s.method() != OperandSpec.Method.J);
         default -> {}
       }
     }

@@ -109,6 +109,8 @@ class DecoderTest {
     assertEquals(Mnemonic.JCC, jcc.mnemonic());
     assertEquals(5, jcc.condition());
     assertEquals(new Relative(-5, 8), jcc.operand(0));
+    assertEquals(8, long64("75 fb").operandSize()); // jnz rel8 is not a byte operation
+    assertEquals(2, decode(CpuMode.REAL_16, "eb fe").operandSize());
     assertEquals(8, long64("ff e0").operandSize()); // jmp rax
     assertEquals(8, long64("55").operandSize()); // push rbp
     assertEquals(2, long64("66 55").operandSize()); // push bp
