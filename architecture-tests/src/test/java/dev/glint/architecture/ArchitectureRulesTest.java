@@ -63,6 +63,9 @@ class ArchitectureRulesTest {
         glint.contain("dev.glint.hv.whp.internal.WhpHypervisorProvider"),
         "hv-whp classes not imported");
     org.junit.jupiter.api.Assertions.assertTrue(
+        glint.contain("dev.glint.hv.mshv.internal.MshvHypervisorProvider"),
+        "hv-mshv classes not imported");
+    org.junit.jupiter.api.Assertions.assertTrue(
         glint.contain("dev.glint.x86.decoder.Decoder"), "x86-decoder classes not imported");
     org.junit.jupiter.api.Assertions.assertTrue(
         glint.contain("dev.glint.hv.emulated.internal.EmulatedHypervisorProvider"),

@@ -58,6 +58,29 @@ class ModulePackagingTest {
         "META-INF/services lists the WHP provider for class-path users");
   }
 
+  private static final String MSHV_PROVIDER = "dev.glint.hv.mshv.internal.MshvHypervisorProvider";
+
+  @Test
+  void mshvModuleExportsNothingAndProvidesTheService() throws Exception {
+    ModuleDescriptor mshv = descriptorOf(Class.forName(MSHV_PROVIDER));
+    assertEquals("dev.glint.hv.mshv", mshv.name());
+    assertTrue(mshv.exports().isEmpty(), "a backend exports nothing, found " + mshv.exports());
+    assertEquals(
+        Set.of(MSHV_PROVIDER),
+        mshv.provides().stream()
+            .filter(p -> p.service().equals(HypervisorProvider.class.getName()))
+            .flatMap(p -> p.providers().stream())
+            .collect(Collectors.toSet()));
+    assertEquals(Set.of("java.base", "dev.glint.hv", "dev.glint.x86.decoder"), requires(mshv));
+  }
+
+  @Test
+  void classPathUsersFindTheMshvBackend() {
+    List<String> names =
+        ServiceLoader.load(HypervisorProvider.class).stream().map(p -> p.type().getName()).toList();
+    assertTrue(names.contains(MSHV_PROVIDER), "META-INF/services lists " + names);
+  }
+
   @Test
   void emulatedBackendExportsNothingProvidesTheServiceAndIsFoundOnTheClassPath() throws Exception {
     ModuleDescriptor emulated = descriptorOf(Class.forName(EMULATED_PROVIDER));

@@ -93,6 +93,11 @@ class JfrEventsTest {
             .toList();
     assertEquals(1, restores.size(), () -> "restores: " + restores);
     int pages = restores.getFirst().getInt("pagesReset");
-    assertTrue(pages >= 3 && pages < 64, "the 3 touched pages and the call's own, got " + pages);
+    if (TestSandboxes.backendHas(dev.glint.hv.Capability.DIRTY_PAGE_TRACKING)) {
+      assertTrue(pages >= 3 && pages < 64, "the 3 touched pages and the call's own, got " + pages);
+    } else {
+      // Without dirty-page tracking a restore cannot know what was written: it resets every page.
+      assertTrue(pages >= 64, "a backend without dirty tracking resets all pages, got " + pages);
+    }
   }
 }

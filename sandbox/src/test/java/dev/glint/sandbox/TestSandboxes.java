@@ -80,6 +80,18 @@ final class TestSandboxes {
   }
 
   /**
+   * {@return whether the backend under test reports {@code capability}; false if it is absent or
+   * unavailable}
+   */
+  static boolean backendHas(dev.glint.hv.Capability capability) {
+    return Hypervisors.provider(BACKEND)
+        .map(HypervisorProvider::probe)
+        .filter(a -> a instanceof Availability.Available)
+        .map(a -> ((Availability.Available) a).capabilities().contains(capability))
+        .orElse(false);
+  }
+
+  /**
    * {@return a builder for sample guest {@code guest} on the backend under test at {@code level}}
    */
   static Sandbox.Builder builder(String guest, PrivilegeLevel level) {
